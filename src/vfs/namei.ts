@@ -14,7 +14,7 @@ import { KernelError } from '../kern/errno.js';
 import type { Lwp } from '../kern/proc.js';
 import { AT_FDCWD, MAXSYMLINKS, NAME_MAX, PATH_MAX } from '../kern/types.js';
 import type { Vfs } from './vfs.js';
-import { VEXEC, vaccess, fdVnode } from './vfs_subr.js';
+import { VEXEC, canAccess, vaccess, fdVnode } from './vfs_subr.js';
 import { VDIR, VLNK, type Vnode } from './vnode.js';
 
 export interface NameiOptions {
@@ -179,8 +179,54 @@ async function lookupDotDot(vfs: Vfs, root: Vnode, dvp: Vnode, cn: string): Prom
   return lookupName(vfs, dvp, cn);
 }
 
+/**
+ * The synchronous fast path: resolve `path` entirely from the name cache, or give up (undefined)
+ * at the first miss, '..', symlink to follow, or permission problem, leaving those (and their
+ * errors) to the full walk.
+ */
+export function nameiCached(l: Lwp, path: string, opts: NameiOptions): Vnode | undefined {
+  const vfs = l.kernel.vfs;
+  const n = path.length;
+  if (vfs === null || n === 0 || n >= PATH_MAX) return undefined;
+  const p = l.proc;
+  let vp: Vnode;
+  if (path.charCodeAt(0) === 47) vp = p.rdir ?? vfs.rootvnode;
+  else if (opts.dirfd === undefined || opts.dirfd === AT_FDCWD) vp = p.cwd ?? vfs.rootvnode;
+  else return undefined;
+  const cred = l.cred;
+  let i = 0;
+  let hits = 0;
+  for (;;) {
+    while (i < n && path.charCodeAt(i) === 47) i++;
+    if (i >= n) break;
+    let j = path.indexOf('/', i);
+    if (j < 0) j = n;
+    if (j - i > NAME_MAX || vp.type !== VDIR) return undefined;
+    if (cred.euid !== 0 && !searchable(vp, cred)) return undefined;
+    const cn = path.slice(i, j);
+    i = j;
+    if (cn === '.') continue;
+    if (cn === '..') return undefined;
+    let c = vp.ncChildren?.get(cn);
+    if (c === undefined || c.reclaimed) return undefined;
+    hits++;
+    while (c.mountedHere !== null) c = c.mountedHere.root;
+    if (c.type === VLNK && (j < n || opts.follow)) return undefined;
+    vp = c;
+  }
+  if (path.charCodeAt(n - 1) === 47 && vp.type !== VDIR) return undefined;
+  vfs.vcache.ncHits += hits;
+  return vfs.ref(vp);
+}
+
+function searchable(vp: Vnode, cred: Lwp['cred']): boolean {
+  return canAccess(vp.getattr(), VEXEC, cred);
+}
+
 /** namei(LOOKUP): the vnode a path names (referenced). */
 export async function namei(l: Lwp, path: string, opts: NameiOptions): Promise<Vnode> {
+  const fast = nameiCached(l, path, opts);
+  if (fast !== undefined) return fast;
   const r = await walk(l, path, opts, false);
   return r.vp!;
 }

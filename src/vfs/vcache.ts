@@ -44,10 +44,10 @@ export class VnodeCache {
     const mp = vp.mount;
     const existing = mp.vnodes.get(vp.key);
     if (existing !== undefined) return existing;
-    mp.vnodes.set(vp.key, vp);
     this.count++;
-    this.free.add(vp);
     this.trim();
+    mp.vnodes.set(vp.key, vp);
+    this.free.add(vp);
     return vp;
   }
 
@@ -61,7 +61,7 @@ export class VnodeCache {
   rele(vp: Vnode): void {
     if (vp.usecount <= 0) throw new Error(`vrele: vnode ${vp.key} of ${vp.mount.fstype} has no references`);
     if (--vp.usecount > 0) return;
-    if (vp.reclaimed) return;
+    if (vp.reclaimed) return; // revoked by a forced unmount: nothing more to do
     let r: boolean | Promise<boolean>;
     try {
       r = vp.inactive();

@@ -101,14 +101,12 @@ export async function unmountMount(k: Kernel, mp: Mount, force: boolean, halting
     if ((busy.length > 0 || rootBusy) && !force && !halting) {
       throw new KernelError('EBUSY', `${mp.onName} has ${busy.length + (rootBusy ? 1 : 0)} vnode(s) in use`);
     }
-    // forced: revoke what is still referenced
-    for (const vp of [...mp.vnodes.values()]) {
-      if (vp === mp.root) continue;
-      vp.usecount = 0;
-      await vfs.vcache.reclaim(vp);
-    }
-    mp.root.usecount = 0;
-    await vfs.vcache.reclaim(mp.root);
+    // forced: revoke what is still referenced (holders keep their references to a dead vnode)
+    for (const vp of [...mp.vnodes.values()]) if (vp !== mp.root) await vfs.vcache.reclaim(vp);
+    const root = mp.root;
+    root.usecount -= own - 1;
+    vfs.rele(root);
+    if (!root.reclaimed) await vfs.vcache.reclaim(root);
     await mp.fs.unmount(force || halting);
   } catch (e) {
     mp.unmounting = false;

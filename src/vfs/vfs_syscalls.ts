@@ -20,7 +20,7 @@ import {
   LINK_MAX, NAME_MAX, PATH_MAX, PIPE_BUF, NGROUPS_MAX,
   type Dirent, type Stat, type Statvfs, type Timespec,
 } from '../kern/types.js';
-import { namei, nameiParent, releaseParent, lookupName, type NameiParent } from './namei.js';
+import { namei, nameiCached, nameiParent, releaseParent, lookupName, type NameiParent } from './namei.js';
 import { doMount, doUnmount, vnodePath } from './vfs_mount.js';
 import { VEXEC, VREAD, VWRITE, canAccess, checkWritable, fdVnode, ifmtToVtype, msToTimespec, vaccess, vnStat, vtypeToDt } from './vfs_subr.js';
 import { fifoOpen, vnodeOps } from './vfs_vnops.js';
@@ -185,7 +185,8 @@ async function withVnode<T>(l: Lwp, dirfd: number, path: string, follow: boolean
 
 async function statAt(l: Lwp, dirfd: number, path: string, follow: boolean): Promise<Stat> {
   const vfs = vfsOf(l);
-  const vp = await namei(l, path, { follow, dirfd });
+  const opts = { follow, dirfd };
+  const vp = nameiCached(l, path, opts) ?? await namei(l, path, opts);
   const st = vnStat(vp);
   vfs.rele(vp);
   return st;
