@@ -344,4 +344,24 @@ describe('buffer cache read-ahead', () => {
     dev.failRead = (off, len) => off <= 6 * BS && 6 * BS < off + len && len > BS;
     await readAll(bc, dev, 12);
   });
+
+  it('prefetch reads a block in the background; the later bread is a hit', async () => {
+    const { bc, dev } = setup();
+    bc.prefetch(dev, 40 * B, BS);
+    bc.prefetch(dev, 40 * B, BS); // already on its way: no second read
+    const bp = await bc.bread(dev, 40 * B, BS);
+    assert.deepEqual(bp.data, dev.data.subarray(40 * BS, 41 * BS));
+    bc.brelse(bp);
+    assert.equal(dev.reads.length, 1);
+    assert.equal(bc.stats.readaheadHits, 1);
+  });
+
+  it('a failed prefetch caches nothing, and the later bread reports the error', async () => {
+    const { bc, dev } = setup();
+    dev.failRead = () => true;
+    bc.prefetch(dev, 3 * B, BS);
+    await assert.rejects(bc.bread(dev, 3 * B, BS), { code: 'EIO' });
+    assert.equal(dev.reads.length, 2);
+    assert.equal(bc.cached(dev), 0);
+  });
 });

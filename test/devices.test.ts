@@ -18,6 +18,7 @@ import { tmpfs } from '../src/fs/tmpfs/index.js';
 import { openBlockDevice, type BlockDevice } from '../src/vfs/blockdev.js';
 import type { CharDriver } from '../src/vfs/devsw.js';
 import { DIOCGMEDIASIZE, DIOCGSECTORSIZE } from '../src/vfs/spec.js';
+import { md, mdCreate, mdDestroy } from '../src/dev/md.js';
 
 async function boot() {
   const k = await Kernel.boot({ host: memoryHost({ seed: 7 }), components: [vfs, tmpfs] });
@@ -320,6 +321,73 @@ describe('block devices', () => {
     assert.equal(await k.sys.pread(l, fd, b, 1024), 512);
     assert.equal(b[0], 7);
     await k.sys.close(l, fd);
+    await k.halt();
+  });
+});
+
+describe('memory disks (md)', () => {
+  async function bootMd() {
+    const k = await Kernel.boot({ host: memoryHost(), components: [vfs, md] });
+    return { k, l: k.initLwp };
+  }
+
+  it('mdCreate makes /dev/mdN and /dev/rmdN over a disk that starts with the given contents', async () => {
+    const { k, l } = await bootMd();
+    const contents = new Uint8Array(4096).map((_, i) => i & 0xff);
+    const { unit, path, rawPath } = await mdCreate(k, { size: 1 << 20, contents });
+    assert.equal(unit, 0);
+    assert.equal(path, '/dev/md0');
+    assert.equal((await k.sys.stat(l, path)).rdev, makedev(17, 0));
+    assert.equal((await k.sys.stat(l, rawPath)).rdev, makedev(24, 0));
+    const dev = await openBlockDevice(k, l, path, O_RDWR);
+    assert.equal(dev.size, 1 << 20);
+    const b = new Uint8Array(512);
+    await dev.read(b, 512);
+    assert.deepEqual(b, contents.subarray(512, 1024));
+    await dev.read(b, 900 * 1024);
+    assert.ok(b.every((x) => x === 0), 'never-written parts read as zeros');
+    await dev.close();
+    assert.equal((await mdCreate(k, { size: 512 })).unit, 1);
+    await k.halt();
+  });
+
+  it('md storage is charged to kernel memory as it is written and given back by mdDestroy', async () => {
+    const { k, l } = await bootMd();
+    const { unit, path } = await mdCreate(k, { size: 16 << 20 });
+    const before = k.kmem.used;
+    const dev = await openBlockDevice(k, l, path, O_RDWR);
+    await dev.write(new Uint8Array(512).fill(1), 8 << 20);
+    assert.ok(k.kmem.used >= before + 64 * 1024);
+    await assert.rejects(mdDestroy(k, unit), { code: 'EBUSY' });
+    await dev.close();
+    await mdDestroy(k, unit);
+    assert.ok(k.kmem.used < before, `kmem ${k.kmem.used} vs ${before}`);
+    await assert.rejects(k.sys.stat(l, path), { code: 'ENOENT' });
+    await assert.rejects(mdDestroy(k, unit), { code: 'ENXIO' });
+    await k.halt();
+  });
+
+  it('a memory disk larger than kernel memory fails writes with ENOMEM, not the host', async () => {
+    const k = await Kernel.boot({ host: memoryHost(), components: [vfs, md], memlimit: 4 << 20 });
+    const { path } = await mdCreate(k, { size: 64 << 20 });
+    const dev = await openBlockDevice(k, k.initLwp, path, O_RDWR);
+    const chunk = new Uint8Array(1 << 20);
+    await assert.rejects(async () => { for (let off = 0; off < 64 << 20; off += chunk.length) await dev.write(chunk, off); }, { code: 'ENOMEM' });
+    await dev.close();
+    await k.halt();
+  });
+
+  it('a read-only memory disk refuses writers with EROFS', async () => {
+    const { k, l } = await bootMd();
+    const { path } = await mdCreate(k, { size: 1 << 16, readonly: true });
+    await assert.rejects(openBlockDevice(k, l, path, O_RDWR), { code: 'EROFS' });
+    await (await openBlockDevice(k, l, path, O_RDONLY)).close();
+    await k.halt();
+  });
+
+  it('without the md component, mdCreate fails with ENXIO', async () => {
+    const { k } = await boot();
+    await assert.rejects(mdCreate(k, { size: 1 << 16 }), { code: 'ENXIO' });
     await k.halt();
   });
 });

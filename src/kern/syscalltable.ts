@@ -140,6 +140,7 @@ export const SYSCALLS = {
   ftruncate: def(201, 'vfs', [['fd', I], ['length', O]], 'void'),
   fsync: def(95, 'vfs', [['fd', I]], 'void'),
   fdatasync: def(241, 'vfs', [['fd', I]], 'void'),
+  /** Up to `count` entries from the directory's offset (an entry count, not NetBSD's byte count); [] at the end. */
   getdents: def(390, 'vfs', [['fd', I], ['count', I]], 'dirents'),
   chdir: def(12, 'vfs', [['path', P]], 'void'),
   fchdir: def(13, 'vfs', [['fd', I]], 'void'),

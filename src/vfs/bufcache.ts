@@ -33,6 +33,7 @@
  */
 
 import { KernelError } from '../kern/errno.js';
+import type { Kernel } from '../kern/kernel.js';
 import type { Kmem } from '../kern/kmem.js';
 import type { Sysctl } from '../kern/sysctl.js';
 import type { CalloutSet, Callout } from '../kern/callout.js';
@@ -133,6 +134,13 @@ function checkBlock(dev: BlockDevice, blkno: number, size: number): void {
   if (!Number.isSafeInteger(size) || size <= 0 || size > 64 * 1024 * 1024) throw new KernelError('EINVAL', `${dev.name}: buffer size ${String(size)} out of range`);
   if (size % DEV_BSIZE !== 0) throw new KernelError('EINVAL', `${dev.name}: buffer size ${size} is not a multiple of ${DEV_BSIZE}`);
   if (!Number.isSafeInteger(blkno * DEV_BSIZE)) throw new KernelError('EINVAL', `${dev.name}: block ${blkno} out of range`);
+}
+
+/** The kernel's buffer cache (ENXIO without a VFS). */
+export function bufcacheOf(k: Kernel): BufCache {
+  const vfs = k.vfs;
+  if (vfs === null) throw new KernelError('ENXIO', 'the buffer cache needs a kernel with the vfs component');
+  return vfs.devsw.bufcache;
 }
 
 export class BufCache {
@@ -312,6 +320,19 @@ export class BufCache {
   async bread(dev: BlockDevice, blkno: number, size: number): Promise<Buf> {
     const unit = unitOf(dev);
     checkBlock(unit, blkno, size);
+    // Fast path: a cached, unbusy block of the right size (no waiting, no allocation).
+    const cds = this.devs.get(unit);
+    const cached = cds?.bufs.get(blkno);
+    if (cds !== undefined && cached !== undefined && !cached.busy && cached.valid && cached.size === size) {
+      this.take(cached);
+      cds.nextSeq = blkno + size / DEV_BSIZE;
+      this.stats.hits++;
+      if (this.raPending.has(cached)) {
+        this.raPending.delete(cached);
+        this.stats.readaheadHits++;
+      }
+      return cached;
+    }
     for (;;) {
       const bp = await this.getBuf(unit, blkno, size);
       const ds = this.state(unit);
@@ -336,6 +357,40 @@ export class BufCache {
       if (bp.gone) continue; // invalidated while reading (device revoked)
       return bp;
     }
+  }
+
+  /**
+   * Start reading a block into the cache without waiting for it or holding it (breada): for a
+   * file system that knows which block it will want next. Does nothing if the block is cached or
+   * past the end of the device; a failure caches nothing and is not reported (the later bread
+   * reads again and reports it).
+   */
+  prefetch(dev: BlockDevice, blkno: number, size: number): void {
+    const unit = unitOf(dev);
+    try {
+      checkBlock(unit, blkno, size);
+    } catch {
+      return;
+    }
+    if (blkno * DEV_BSIZE >= unit.size || this.devs.get(unit)?.bufs.has(blkno) === true) return;
+    const ds = this.state(unit);
+    const bp = new Buf(unit, blkno, size);
+    ds.bufs.set(blkno, bp);
+    this.count++;
+    void (async () => {
+      try {
+        await this.makeRoom(size);
+        if (bp.gone) return;
+        bp.data = this.allocData(size);
+        await this.devRead(unit, bp.data, bp.offset);
+        bp.valid = true;
+        this.stats.readahead++;
+        this.raPending.add(bp);
+        this.release(bp);
+      } catch {
+        this.destroy(bp);
+      }
+    })();
   }
 
   /**

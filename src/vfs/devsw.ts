@@ -87,18 +87,18 @@ class BlockHandle implements BlockDevice {
     if (this.closed) throw new KernelError('EBADF', `${this.unit.name}: device handle is closed`);
   }
 
-  read(buf: Uint8Array, offset: number): Promise<number> {
+  async read(buf: Uint8Array, offset: number): Promise<number> {
     this.live();
     return this.unit.read(buf, offset);
   }
 
-  write(buf: Uint8Array, offset: number): Promise<number> {
+  async write(buf: Uint8Array, offset: number): Promise<number> {
     this.live();
     if (!this.writable) throw new KernelError('EBADF', `${this.unit.name}: device was opened read-only`);
     return this.unit.write(buf, offset);
   }
 
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     this.live();
     return this.unit.flush();
   }

@@ -302,7 +302,7 @@ async function mkdirAt(l: Lwp, dirfd: number, path: string, mode: number): Promi
     checkDirWrite(l, r.dvp, 'mkdir');
     checkDirAlive(r.dvp, 'mkdir');
     if (r.dvp.getattr().nlink >= LINK_MAX) throw new KernelError('EMLINK', 'the parent directory has too many links');
-    const vp = await r.dvp.mkdir(r.name, newAttrs(l, r.dvp, VDIR, mode));
+    const vp = await r.dvp.mkdir(r.name, newAttrs(l, r.dvp, VDIR, mode & 0o777)); // NetBSD: mode & ACCESSPERMS
     vfs.vcache.enter(r.dvp, r.name, vp);
   } finally {
     releaseParent(vfs, r);
@@ -482,7 +482,7 @@ async function renameAt(l: Lwp, fromfd: number, from: string, tofd: number, to: 
 async function getdents(l: Lwp, fd: number, count: number): Promise<Dirent[]> {
   const { fp, vp } = fdVnode(l, fd);
   if (!fp.readable) throw new KernelError('EBADF', `descriptor ${fd} is not open for reading`);
-  if (vp.type !== VDIR) throw new KernelError('ENOTDIR', `descriptor ${fd} is not a directory`);
+  if (vp.type !== VDIR) throw new KernelError('EINVAL', `descriptor ${fd} is not a directory`);
   if (!Number.isInteger(count) || count <= 0) throw new KernelError('EINVAL', `entry count ${count} must be positive`);
   const r = await vp.readdir(fp.offset, Math.min(count, 4096));
   const out: Dirent[] = [];

@@ -7,7 +7,7 @@ import type { FileOps, KFile } from '../kern/file.js';
 import { POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../kern/file.js';
 import type { Lwp } from '../kern/proc.js';
 import { Pipe, FIONREAD, FIONBIO } from '../kern/sys_pipe.js';
-import { O_APPEND, O_NONBLOCK, O_ACCMODE, O_RDONLY, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET, type Stat } from '../kern/types.js';
+import { S_ISUID, S_ISGID, O_APPEND, O_NONBLOCK, O_ACCMODE, O_RDONLY, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET, type Stat } from '../kern/types.js';
 import { vnStat } from './vfs_subr.js';
 import { VDIR, VREG, type Vnode } from './vnode.js';
 
@@ -53,12 +53,21 @@ export const vnodeOps: FileOps = {
     fp.offset += n;
     return n;
   },
-  async write(fp: KFile, _l: Lwp, iov: readonly Uint8Array[], offset: number | undefined): Promise<number> {
+  async write(fp: KFile, l: Lwp, iov: readonly Uint8Array[], offset: number | undefined): Promise<number> {
     const vp = fp.data as Vnode;
-    if (offset !== undefined) return vnWrite(vp, iov, offset);
-    if ((fp.flags & O_APPEND) !== 0 && vp.type === VREG) fp.offset = vp.getattr().size;
-    const n = await vnWrite(vp, iov, fp.offset);
-    fp.offset += n;
+    let n: number;
+    if (offset !== undefined) {
+      n = await vnWrite(vp, iov, offset);
+    } else {
+      if ((fp.flags & O_APPEND) !== 0 && vp.type === VREG) fp.offset = vp.getattr().size;
+      n = await vnWrite(vp, iov, fp.offset);
+      fp.offset += n;
+    }
+    // a write by anyone but the superuser clears set-user-id and set-group-id (as ufs_write does)
+    if (n > 0 && l.cred.euid !== 0 && vp.type === VREG) {
+      const mode = vp.getattr().mode;
+      if ((mode & (S_ISUID | S_ISGID)) !== 0) await vp.setattr({ mode: mode & ~(S_ISUID | S_ISGID) }, l.cred);
+    }
     return n;
   },
   async ioctl(fp: KFile, _l: Lwp, cmd: number): Promise<unknown> {

@@ -162,7 +162,7 @@ export function dirTests(b: Backend): void {
     });
 
     test(b, 'rmdir of a directory with a file system mounted on it fails with EBUSY', async (c) => {
-      if (!c.k.hasComponent('tmpfs')) return;
+      if (!c.canMount()) return;
       await c.sys.mkdir(c.l, c.p('m'), 0o755);
       await c.sys.mount(c.l, 'tmpfs', c.p('m'), 0, {});
       try {
@@ -175,7 +175,7 @@ export function dirTests(b: Backend): void {
 
     test(b, 'rmdir of the root of the file system under test fails with EBUSY', async (c) => {
       const mp = c.mountPoint;
-      if (mp === undefined) return;
+      if (mp === undefined) return c.skip('the directory under test is on the root file system');
       await rejects(c.sys.rmdir(c.l, mp), 'EBUSY');
     });
 

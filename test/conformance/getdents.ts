@@ -63,10 +63,11 @@ export function getdentsTests(b: Backend): void {
     test(b, 'each entry comes exactly once across many small getdents calls', async (c) => {
       const names = Array.from({ length: 40 }, (_, i) => `entry-${i}-${'x'.repeat(i % 7)}`);
       for (const n of names) await c.mkfile(c.p(n));
-      for (const count of [1, 24, 64, 100]) {
+      // count is the most entries one call returns (this project's getdents contract)
+      for (const count of [1, 2, 3, 7, 16]) {
         const { ents, calls } = await scan(c, c.dir, count);
         assertOnce(ents, ['.', '..', ...names]);
-        assert.ok(calls > 2, `getdents(count=${count}) returned everything in ${calls - 1} call(s)`);
+        assert.ok(calls - 1 >= Math.ceil(42 / count), `getdents(count=${count}) returned 42 entries in ${calls - 1} call(s)`);
       }
     });
 
@@ -113,7 +114,7 @@ export function getdentsTests(b: Backend): void {
       const fd = await c.sys.open(c.l, c.dir, O_RDONLY, 0);
       const seen: Dirent[] = [];
       for (;;) {
-        const batch = await c.sys.getdents(c.l, fd, 64);
+        const batch = await c.sys.getdents(c.l, fd, 16);
         if (batch.length === 0) break;
         seen.push(...batch);
         for (const e of batch) if (e.name !== '.' && e.name !== '..') await c.sys.unlink(c.l, c.p(e.name));
@@ -131,10 +132,10 @@ export function getdentsTests(b: Backend): void {
       const seen: Dirent[] = [];
       let k = 0;
       for (;;) {
-        const batch = await c.sys.getdents(c.l, fd, 64);
+        const batch = await c.sys.getdents(c.l, fd, 16);
         if (batch.length === 0) break;
         seen.push(...batch);
-        await c.mkfile(c.p(`new${k++}`));
+        if (k < 3) await c.mkfile(c.p(`new${k++}`));
         assert.ok(seen.length < 1000, 'scan does not end');
       }
       await c.sys.close(c.l, fd);

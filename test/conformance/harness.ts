@@ -38,6 +38,8 @@ export interface Features {
   spaceAccounting: boolean;
   /** getdents reports d_type (not DT_UNKNOWN). */
   direntTypes: boolean;
+  /** Files may grow past 4 GiB (sparse). */
+  largeFiles: boolean;
 }
 
 export type FeatureName = keyof Features;
@@ -65,7 +67,7 @@ export interface Backend {
 const DEFAULT_FEATURES: Features = {
   symlinks: true, hardlinks: true, permissions: true, devices: true, fifos: true, sticky: true,
   timestampsNs: true, atime: true, caseInsensitive: false, dirLinkCount: true, spaceAccounting: true,
-  direntTypes: true,
+  direntTypes: true, largeFiles: true,
 };
 
 export function features(b: Backend): Features {
@@ -84,7 +86,7 @@ export class Ctx {
   readonly feat: Features;
   readonly mountPoint: string | undefined;
 
-  constructor(readonly backend: Backend, private readonly inst: BackendInstance) {
+  constructor(readonly backend: Backend, private readonly inst: BackendInstance, private readonly t?: { skip(msg?: string): void }) {
     this.k = inst.k;
     this.l = inst.k.initLwp;
     this.dir = inst.dir;
@@ -93,6 +95,18 @@ export class Ctx {
   }
 
   get sys(): Kernel['sys'] { return this.k.sys; }
+
+  /** Mark the running case skipped (the caller returns right after). */
+  skip(reason: string): void {
+    this.t?.skip(reason);
+  }
+
+  /** Whether a second file system can be mounted inside the directory (a tmpfs component). */
+  canMount(): boolean {
+    if (this.k.hasComponent('tmpfs')) return true;
+    this.skip('the kernel has no tmpfs component to mount inside the directory under test');
+    return false;
+  }
 
   /** Absolute path of `rel` inside the directory under test. */
   p(rel = ''): string {
@@ -272,10 +286,10 @@ export function test(b: Backend, name: string, a: CaseOptions | ((c: Ctx) => Pro
   const excluded = (opts.unless ?? []).filter((n) => feat[n]);
   const skip = missing.length > 0 ? `${b.name} lacks ${missing.join(', ')}`
     : excluded.length > 0 ? `${b.name} has ${excluded.join(', ')}` : false;
-  it(name, { skip, timeout: opts.timeout ?? 60000 }, async () => {
+  it(name, { skip, timeout: opts.timeout ?? 60000 }, async (t) => {
     const inst = await b.setup();
     try {
-      await fn(new Ctx(b, inst));
+      await fn(new Ctx(b, inst, t));
     } finally {
       await inst.teardown();
     }

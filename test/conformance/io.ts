@@ -112,6 +112,19 @@ export function ioTests(b: Backend): void {
       await c.sys.close(c.l, fd);
     });
 
+    test(b, 'a file with data beyond 4 GiB reads back, with the hole as zeros', { needs: ['largeFiles'] }, async (c) => {
+      const off = 2 ** 32 + 4093;
+      const fd = await c.sys.open(c.l, c.p('f'), O_CREAT | O_RDWR, 0o644);
+      assert.equal(await c.sys.pwrite(c.l, fd, enc('far'), off), 3);
+      assert.equal((await c.sys.fstat(c.l, fd)).size, off + 3);
+      assert.equal(dec(await c.pread(fd, 10, off)), 'far');
+      assert.ok((await c.pread(fd, 4096, 2 ** 31)).every((x) => x === 0));
+      assert.equal(await c.sys.lseek(c.l, fd, 0, SEEK_END), off + 3);
+      await c.sys.ftruncate(c.l, fd, 2 ** 32);
+      assert.equal((await c.sys.fstat(c.l, fd)).size, 2 ** 32);
+      await c.sys.close(c.l, fd);
+    });
+
     test(b, 'readv and writev scatter and gather across buffers', async (c) => {
       const fd = await c.sys.open(c.l, c.p('f'), O_CREAT | O_RDWR, 0o644);
       assert.equal(await c.sys.writev(c.l, fd, [enc('ab'), new Uint8Array(0), enc('cde'), enc('f')]), 6);

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import {
-  AT_FDCWD, AT_SYMLINK_FOLLOW, O_CREAT, O_RDONLY, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
+  AT_FDCWD, AT_SYMLINK_FOLLOW, O_CREAT, O_RDONLY, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, _PC_LINK_MAX,
 } from '../../src/kern/types.js';
 import { type Backend, test, rejects, enc } from './harness.js';
 
@@ -86,8 +86,19 @@ export function linkTests(b: Backend): void {
       assert.equal((await c.lstat(c.p('hard'))).ino, (await c.stat(c.p('f'))).ino);
     });
 
+    test(b, 'link fails with EMLINK once the link count reaches LINK_MAX', { needs: ['hardlinks'], timeout: 300000 }, async (c) => {
+      const max = await c.sys.pathconf(c.l, c.dir, _PC_LINK_MAX);
+      if (max > 70000) return c.skip(`LINK_MAX ${max} is too large to reach`);
+      await c.mkfile(c.p('f'));
+      await c.sys.mkdir(c.l, c.p('links'), 0o755);
+      for (let i = 1; i < max; i++) await c.sys.link(c.l, c.p('f'), c.p(`links/${i}`));
+      assert.equal((await c.stat(c.p('f'))).nlink, max);
+      await rejects(c.sys.link(c.l, c.p('f'), c.p('one-too-many')), 'EMLINK');
+      assert.equal((await c.stat(c.p('f'))).nlink, max);
+    });
+
     test(b, 'link across file systems fails with EXDEV', { needs: ['hardlinks'] }, async (c) => {
-      if (!c.k.hasComponent('tmpfs')) return;
+      if (!c.canMount()) return;
       await c.sys.mkdir(c.l, c.p('m'), 0o755);
       await c.sys.mount(c.l, 'tmpfs', c.p('m'), 0, {});
       try {
@@ -155,6 +166,13 @@ export function linkTests(b: Backend): void {
       await c.mkfile(c.p('alias/f'), 'through');
       assert.deepEqual(await c.names(c.p('real')), ['f']);
       assert.equal((await c.lstat(c.p('alias/'))).mode & S_IFMT, S_IFDIR, 'a trailing slash follows the link');
+    });
+
+    test(b, '".." after a symbolic link to a directory names the target\'s parent', { needs: ['symlinks'] }, async (c) => {
+      await c.sys.mkdir(c.l, c.p('a'), 0o755);
+      await c.sys.mkdir(c.l, c.p('a/b'), 0o755);
+      await c.sys.symlink(c.l, 'a/b', c.p('l'));
+      assert.equal((await c.stat(c.p('l/..'))).ino, (await c.stat(c.p('a'))).ino);
     });
 
     test(b, 'a symbolic link loop fails with ELOOP', { needs: ['symlinks'] }, async (c) => {

@@ -108,7 +108,8 @@ export function permTests(b: Backend): void {
 
     test(b, 'creating, removing and renaming need write permission on the directory', P, async (c) => {
       await c.sys.chmod(c.l, c.dir, 0o755);
-      await c.mkfile(c.p('f'), 'x', 0o666);
+      await c.mkfile(c.p('f'), 'x');
+      await c.sys.chmod(c.l, c.p('f'), 0o666);
       await c.sys.mkdir(c.l, c.p('sub'), 0o777);
       const other = c.user(OTHER, OTHERGROUP);
       await rejects(c.sys.open(other, c.p('new'), O_CREAT | O_WRONLY, 0o644), 'EACCES', 'create');
@@ -120,6 +121,35 @@ export function permTests(b: Backend): void {
       if (c.feat.hardlinks) await rejects(c.sys.link(other, c.p('f'), c.p('f2')), 'EACCES', 'link');
       await opens(c, other, c.p('f'), O_RDWR);
       assert.deepEqual(await c.names(c.dir), ['f', 'sub']);
+    });
+
+    test(b, 'moving a directory to a new parent needs write permission on the directory itself', P, async (c) => {
+      // NetBSD genfs_ufslike_rename_check_permitted: its ".." entry changes.
+      await c.sys.chmod(c.l, c.dir, 0o777);
+      const u = c.user(OWNER, GROUP);
+      await c.sys.mkdir(u, c.p('p1'), 0o755);
+      await c.sys.mkdir(u, c.p('p2'), 0o755);
+      await c.sys.mkdir(c.l, c.p('p1/sub'), 0o755);
+      await rejects(c.sys.rename(u, c.p('p1/sub'), c.p('p2/sub')), 'EACCES', 'to a new parent');
+      await c.sys.rename(u, c.p('p1/sub'), c.p('p1/renamed'));
+      assert.deepEqual(await c.names(c.p('p1')), ['renamed']);
+    });
+
+    test(b, 'in a writable directory that is not sticky anyone may remove anyone\'s file', P, async (c) => {
+      await c.sys.chmod(c.l, c.dir, 0o777);
+      await c.mkfile(c.p('f'), 'x', 0o600, c.user(OWNER, GROUP));
+      await c.sys.unlink(c.user(OTHER, OTHERGROUP), c.p('f'));
+      assert.equal(await c.exists(c.p('f')), false);
+    });
+
+    test(b, 'permission is checked at open: a descriptor keeps working after chmod 000', P, async (c) => {
+      const f = await ownedFile(c, 0o666);
+      const owner = c.user(OWNER, GROUP);
+      const fd = await c.sys.open(owner, f, O_RDWR, 0);
+      await c.sys.chmod(owner, f, 0);
+      assert.equal(await c.sys.write(owner, fd, enc('still')), 5);
+      await c.sys.close(owner, fd);
+      await rejects(c.sys.open(owner, f, O_RDONLY, 0), 'EACCES');
     });
 
     test(b, 'a directory with write but no search permission refuses entry changes', P, async (c) => {
