@@ -371,3 +371,34 @@ describe('etfs on the Node host', () => {
     }
   });
 });
+
+describe('fsync and sync reach the host', () => {
+  it('fsync of an etfs file and of a block device file sync the host file, and sync(2) flushes delayed device writes', async () => {
+    const host = memoryHost({ files: { '/disk.img': image(64 * 1024), '/notes.txt': enc('0123456789') } });
+    const syncs: string[] = [];
+    const realOpen = host.open.bind(host);
+    host.open = async (path, flags) => {
+      const f = await realOpen(path, flags);
+      const realSync = f.sync.bind(f);
+      f.sync = async () => { syncs.push(path); await realSync(); };
+      return f;
+    };
+    const { k, l } = await boot(host);
+    await etfsRegister(k, '/notes', '/notes.txt', 'reg');
+    await etfsRegister(k, '/dev/disk', '/disk.img', 'blk');
+    const nf = await k.sys.open(l, '/notes', O_RDWR, 0);
+    await k.sys.pwrite(l, nf, enc('AB'), 0);
+    await k.sys.fsync(l, nf);
+    assert.ok(syncs.includes('/notes.txt'), 'etfs file synced');
+    const df = await k.sys.open(l, '/dev/disk', O_RDWR, 0);
+    await k.sys.pwrite(l, df, enc('XYZ'), 4096);
+    assert.notEqual(dec(host.getFile('/disk.img').subarray(4096, 4099)), 'XYZ', 'device write is delayed');
+    await k.sys.sync(l);
+    assert.equal(dec(host.getFile('/disk.img').subarray(4096, 4099)), 'XYZ', 'sync(2) wrote it back');
+    await k.sys.pwrite(l, df, enc('QQ'), 8192);
+    await k.sys.fsync(l, df);
+    assert.equal(dec(host.getFile('/disk.img').subarray(8192, 8194)), 'QQ', 'fsync wrote it back');
+    assert.ok(syncs.includes('/disk.img'), 'device flushed to the host');
+    await k.halt();
+  });
+});

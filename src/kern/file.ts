@@ -34,6 +34,8 @@ export interface FileOps {
   poll(fp: KFile, events: number): number;
   /** lseek; absent for objects without an offset (ESPIPE). */
   seek?(fp: KFile, l: Lwp, offset: number, whence: number): Promise<number>;
+  /** fsync/fdatasync of the object (absent: the VFS syncs the vnode). */
+  fsync?(fp: KFile, l: Lwp, dataOnly: boolean): Promise<void>;
   /** Status flags changed by F_SETFL (e.g. O_NONBLOCK). */
   setflags?(fp: KFile, flags: number): void;
 }

@@ -1,6 +1,7 @@
 /**
  * The buffer cache (vfs_bio): device blocks in kernel memory, shared by every user of a device.
  *
+ *   const bc = bufcacheOf(k);                       // the kernel's cache (k.vfs.devsw.bufcache)
  *   const bp = await bc.bread(dev, blkno, 4096);   // busy (locked) buffer with valid data
  *   bp.data[0] = 1;
  *   bc.bdwrite(bp);                                 // dirty, released; written back later
@@ -23,7 +24,9 @@
  * - Memory is bounded by `max` bytes (sysctl vfs.bufcache.max) and charged to k.kmem. Clean
  *   unbusy buffers are evicted oldest first; dirty ones are written back before eviction. Busy
  *   buffers cannot be evicted, so the bound is exceeded only while more than `max` bytes are
- *   busy at once.
+ *   busy at once. Freed buffer memory is kept in a small pool (at most 2 MiB) for reuse.
+ * - `bp.data` belongs to the cache again once the buffer is released: a caller must not keep
+ *   it (or views of it) across brelse/bwrite/bdwrite/bawrite.
  * - Sequential reads of a device are detected and read ahead: a miss in a sequential run reads
  *   the following blocks in the same I/O (window doubling up to vfs.bufcache.readahead bytes).
  *   Dirty neighbours are written back in clusters of up to `maxCluster` bytes.
@@ -81,6 +84,10 @@ export class Buf {
   dirtySince = 0;
   /** @internal waiters for the buffer to become unbusy. */
   cv: KCondvar | null = null;
+  /** @internal free queue links (an unbusy buffer is on exactly one queue). */
+  q: BufQueue | null = null;
+  qprev: Buf | null = null;
+  qnext: Buf | null = null;
 
   constructor(
     /** The device (its shared unit) the buffer belongs to. */
@@ -97,6 +104,48 @@ export class Buf {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Buffers smaller than this are carved from slabs of this size. */
+const SLAB_SIZE = 64 * 1024;
+/** Most free memory kept for reuse (uncharged: it holds no data). */
+const POOL_MAX = 2 * 1024 * 1024;
+
+/**
+ * A free queue: least recently used first, intrusive links on the buffers so every operation is
+ * O(1) (a JavaScript Set used as an LRU degrades badly when its size sits near its capacity).
+ */
+class BufQueue {
+  head: Buf | null = null;
+  tail: Buf | null = null;
+  size = 0;
+
+  /** Append at the most recently used end. */
+  push(bp: Buf): void {
+    bp.q = this;
+    bp.qprev = this.tail;
+    bp.qnext = null;
+    if (this.tail === null) this.head = bp;
+    else this.tail.qnext = bp;
+    this.tail = bp;
+    this.size++;
+  }
+
+  remove(bp: Buf): void {
+    if (bp.q !== this) return;
+    if (bp.qprev === null) this.head = bp.qnext;
+    else bp.qprev.qnext = bp.qnext;
+    if (bp.qnext === null) this.tail = bp.qprev;
+    else bp.qnext.qprev = bp.qprev;
+    bp.q = bp.qprev = bp.qnext = null;
+    this.size--;
+  }
+
+  /** The buffers, oldest first (a copy: safe to change the queue while using it). */
+  toArray(): Buf[] {
+    const out: Buf[] = [];
+    for (let b = this.head; b !== null; b = b.qnext) out.push(b);
+    return out;
+  }
+}
 
 class DevState {
   readonly bufs = new Map<number, Buf>();
@@ -157,11 +206,14 @@ export class BufCache {
 
   private readonly devs = new Map<BlockDevice, DevState>();
   /** Unbusy clean buffers, least recently used first. */
-  private readonly cleanq = new Set<Buf>();
+  private readonly cleanq = new BufQueue();
   /** Unbusy dirty buffers, least recently used first. */
-  private readonly dirtyq = new Set<Buf>();
+  private readonly dirtyq = new BufQueue();
   /** Read-ahead buffers not yet asked for (for the readaheadHits statistic). */
   private readonly raPending = new WeakSet<Buf>();
+  /** Free memory for reuse, by size. */
+  private readonly pool = new Map<number, Uint8Array[]>();
+  private poolBytes = 0;
   private syncer: Callout | null = null;
   private syncing: Promise<void> | null = null;
 
@@ -211,14 +263,13 @@ export class BufCache {
   /** Take an unbusy buffer. */
   private take(bp: Buf): void {
     bp.busy = true;
-    this.cleanq.delete(bp);
-    this.dirtyq.delete(bp);
+    bp.q?.remove(bp);
   }
 
   /** Release a busy buffer to the free queues (most recently used end) and wake its waiters. */
   private release(bp: Buf): void {
     bp.busy = false;
-    if (!bp.gone) (bp.dirty ? this.dirtyq : this.cleanq).add(bp);
+    if (!bp.gone) (bp.dirty ? this.dirtyq : this.cleanq).push(bp);
     if (bp.cv !== null) bp.cv.broadcast();
   }
 
@@ -233,12 +284,12 @@ export class BufCache {
     bp.gone = true;
     const ds = this.devs.get(bp.dev);
     if (ds !== undefined && ds.bufs.get(bp.blkno) === bp) ds.bufs.delete(bp.blkno);
-    this.cleanq.delete(bp);
-    this.dirtyq.delete(bp);
+    bp.q?.remove(bp);
     if (bp.dirty) this.setClean(bp);
     if (bp.data.length > 0) {
       this.env.kmem.uncharge(bp.data.length);
       this.used -= bp.data.length;
+      this.freeMem(bp.data);
     }
     bp.data = EMPTY;
     this.count--;
@@ -272,9 +323,8 @@ export class BufCache {
 
   /** Drop clean unbusy buffers, oldest first, until `need` more bytes fit the budget. */
   private trimClean(need: number): void {
-    for (const bp of this.cleanq) {
-      if (this.used + need <= this.max) return;
-      this.destroy(bp);
+    while (this.used + need > this.max && this.cleanq.head !== null) {
+      this.destroy(this.cleanq.head);
       this.stats.evictions++;
     }
   }
@@ -287,26 +337,59 @@ export class BufCache {
     this.trimClean(need);
     let tries = this.dirtyq.size;
     while (this.used + need > this.max && tries-- > 0) {
-      const first = this.dirtyq.values().next();
-      if (first.done === true) break;
-      await this.writeBack(this.gatherCluster(first.value));
+      const first = this.dirtyq.head;
+      if (first === null) break;
+      await this.writeBack(this.gatherCluster(first));
       this.trimClean(need);
     }
   }
 
+  /**
+   * Uncharged memory of `size` bytes (zeroed if asked): from the free pool, or carved from a new
+   * slab (allocating many small ArrayBuffers is slow in V8 and stresses its GC).
+   */
+  private getMem(size: number, zero: boolean): Uint8Array {
+    const list = this.pool.get(size);
+    const v = list?.pop();
+    if (v !== undefined) {
+      this.poolBytes -= size;
+      if (zero) v.fill(0);
+      return v;
+    }
+    if (size >= SLAB_SIZE) return new Uint8Array(size);
+    const n = Math.floor(SLAB_SIZE / size);
+    const slab = new ArrayBuffer(n * size);
+    const l = list ?? [];
+    for (let i = n - 1; i >= 1; i--) l.push(new Uint8Array(slab, i * size, size));
+    this.poolBytes += (n - 1) * size;
+    this.pool.set(size, l);
+    return new Uint8Array(slab, 0, size);
+  }
+
+  /** Give memory back to the pool (dropped when the pool is full). */
+  private freeMem(v: Uint8Array): void {
+    if (this.poolBytes + v.length > POOL_MAX) return;
+    let l = this.pool.get(v.length);
+    if (l === undefined) {
+      l = [];
+      this.pool.set(v.length, l);
+    }
+    l.push(v);
+    this.poolBytes += v.length;
+  }
+
   /** Memory for a buffer's data, charged to kmem; evicts clean buffers if kmem is short. */
-  private allocData(size: number): Uint8Array {
+  private allocData(size: number, zero = false): Uint8Array {
     const kmem = this.env.kmem;
     if (!kmem.fits(size)) {
-      for (const bp of this.cleanq) {
-        if (kmem.fits(size)) break;
-        this.destroy(bp);
+      while (!kmem.fits(size) && this.cleanq.head !== null) {
+        this.destroy(this.cleanq.head);
         this.stats.evictions++;
       }
     }
     kmem.charge(size, 'buffer cache'); // ENOMEM if still short
     this.used += size;
-    return new Uint8Array(size);
+    return this.getMem(size, zero);
   }
 
   /* ---- reading ----------------------------------------------------------------------------- */
@@ -406,7 +489,7 @@ export class BufCache {
     if (bp.data.length === 0) {
       try {
         await this.makeRoom(size);
-        bp.data = this.allocData(size);
+        bp.data = this.allocData(size, true);
       } catch (e) {
         this.destroy(bp);
         throw e;
@@ -477,10 +560,14 @@ export class BufCache {
         await this.devRead(unit, bp.data, off);
       } else {
         const total = bp.size * (1 + ahead.length);
-        const big = new Uint8Array(total);
-        await this.devRead(unit, big, off);
-        bp.data.set(big.subarray(0, bp.size));
-        for (let i = 0; i < ahead.length; i++) ahead[i]!.data.set(big.subarray((i + 1) * bp.size, (i + 2) * bp.size));
+        const big = this.getMem(total, false);
+        try {
+          await this.devRead(unit, big, off);
+          bp.data.set(big.subarray(0, bp.size));
+          for (let i = 0; i < ahead.length; i++) ahead[i]!.data.set(big.subarray((i + 1) * bp.size, (i + 2) * bp.size));
+        } finally {
+          this.freeMem(big);
+        }
       }
     } catch (e) {
       for (const rb of ahead) this.destroy(rb);
@@ -630,7 +717,7 @@ export class BufCache {
     const unit = first.dev;
     if (bufs.length > 1) {
       const total = bufs.reduce((n, b) => n + b.size, 0);
-      const big = new Uint8Array(total);
+      const big = this.getMem(total, false);
       let at = 0;
       for (const b of bufs) {
         big.set(b.data, at);
@@ -642,6 +729,8 @@ export class BufCache {
         return null;
       } catch {
         /* retry one by one below */
+      } finally {
+        this.freeMem(big);
       }
     }
     let firstErr: KernelError | null = null;
@@ -799,7 +888,7 @@ export class BufCache {
   /** Write back the dirty buffers that became dirty at or before `cutoff` (with their clusters). */
   private async syncOld(cutoff: number): Promise<void> {
     let firstErr: unknown = null;
-    for (const bp of [...this.dirtyq]) {
+    for (const bp of this.dirtyq.toArray()) {
       if (bp.busy || !bp.dirty || bp.gone || bp.dirtySince > cutoff) continue;
       firstErr ??= await this.writeBack(this.gatherCluster(bp));
     }

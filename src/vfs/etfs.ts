@@ -133,6 +133,15 @@ class EtfsRegBacking implements MemfsBacking {
     return `etfs ${this.entry.key} (${this.entry.hostpath}): ${op} of ${n} bytes at ${off}`;
   }
 
+  async sync(): Promise<void> {
+    const f = this.file();
+    try {
+      await f.sync();
+    } catch (e) {
+      throw hostError(e, `etfs ${this.entry.key} (${this.entry.hostpath}): sync`);
+    }
+  }
+
   async read(buf: Uint8Array, offset: number): Promise<number> {
     const f = this.file();
     if (offset >= this.currentSize) return 0;

@@ -44,3 +44,12 @@ export type { Vattr, VattrChange, NewVattr, ReaddirEntry, ReaddirResult, VType }
 export { Mount } from './mount.js';
 export type { FileSystem, FileSystemType, FsStat, MountArgs } from './mount.js';
 export { namei, nameiParent } from './namei.js';
+export { openBlockDevice, DEV_BSIZE } from './blockdev.js';
+export type { BlockDevice } from './blockdev.js';
+export { BufCache, Buf, bufcacheOf } from './bufcache.js';
+export { DevSwitch, devInit } from './devsw.js';
+export type { CharDriver, BlockDriver } from './devsw.js';
+export { etfsRegister, etfsRemove, etfsList } from './etfs.js';
+export type { EtfsType, EtfsOptions, EtfsInfo } from './etfs.js';
+export { RUMPBLK_MAJOR } from './rumpblk.js';
+export { rumpfsAddNode, rumpfsRemoveNode } from './rumpfs.js';

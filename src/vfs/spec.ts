@@ -256,6 +256,11 @@ const diskOps: FileOps = {
   async stat(fp): Promise<Stat> {
     return vnStat((fp.data as SpecDisk).vp);
   },
+  async fsync(fp) {
+    const s = fp.data as SpecDisk;
+    if (s.kind === 'block') await s.bc.bflush(s.dev);
+    await s.dev.flush();
+  },
   async close(fp) {
     const s = fp.data as SpecDisk;
     try {

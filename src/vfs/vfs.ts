@@ -66,6 +66,8 @@ export class Vfs {
   async syncAll(wait: boolean): Promise<void> {
     await this.vcache.drain();
     for (const mp of this.mounts) if (!mp.rdonly) await mp.fs.sync(wait);
+    // delayed writes made through block device files
+    await this.devsw.bufcache.bsync();
   }
 
   /** Unmount everything, innermost first (halt). */

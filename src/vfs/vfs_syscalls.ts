@@ -591,13 +591,15 @@ export const vfsSyscalls: Partial<SysImpls> = {
     await truncateVnode(l, vp, length, false);
   },
   async fsync(l, fd) {
-    const { vp } = fdVnode(l, fd);
-    await vp.fsync(false);
+    const { fp, vp } = fdVnode(l, fd);
+    if (fp.ops.fsync !== undefined) await fp.ops.fsync(fp, l, false);
+    else await vp.fsync(false);
   },
   async fdatasync(l, fd) {
     const { fp, vp } = fdVnode(l, fd);
     if (!fp.writable) throw new KernelError('EBADF', `descriptor ${fd} is not open for writing`);
-    await vp.fsync(true);
+    if (fp.ops.fsync !== undefined) await fp.ops.fsync(fp, l, true);
+    else await vp.fsync(true);
   },
 
   getdents: (l, fd, count) => getdents(l, fd, count),

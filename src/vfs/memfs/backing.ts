@@ -13,4 +13,6 @@ export interface MemfsBacking {
   size(): Promise<number> | number;
   /** Set the size (truncate or extend). */
   truncate(size: number): Promise<void>;
+  /** Push written data to stable storage (fsync of the node). */
+  sync?(): Promise<void>;
 }

@@ -41,6 +41,11 @@ export class MemRegVnode extends MemVnode {
     return put;
   }
 
+  override async fsync(_dataOnly: boolean): Promise<void> {
+    const n = this.live() as MemRegNode;
+    if (n.backing !== null && n.backing.sync !== undefined) await n.backing.sync();
+  }
+
   protected override resize(size: number): Promise<void> | undefined {
     const n = this.live() as MemRegNode;
     if (n.backing !== null) {
