@@ -6,7 +6,7 @@
  *   await k.sys.mount(l, 'ext2fs', '/mnt', 0, { fspec: path });
  *
  * Unit N is minor N (our md has no disklabel partitions): block node /dev/mdN and raw node
- * /dev/rmdN. Contents live in 64 KiB chunks allocated on first write and charged to kernel
+ * /dev/rmdN. Contents live in 4 KiB pages (memfs's PageStore) allocated on first write and charged to kernel
  * memory (a write that does not fit fails with ENOMEM); never-written chunks read as zeros. A
  * disk keeps its contents across opens until `mdDestroy` (EBUSY while it is open).
  */
@@ -19,15 +19,23 @@ import { clipTransfer, DEV_BSIZE, type BlockDevice } from '../vfs/blockdev.js';
 import type { BlockDriver } from '../vfs/devsw.js';
 import { rumpfsAddNode, rumpfsRemoveNode } from '../vfs/rumpfs.js';
 import { VBLK, VCHR } from '../vfs/vnode.js';
+import { PageStore, PAGE_SIZE } from '../vfs/memfs/data.js';
 
 export const MD_BMAJOR = 17;
 export const MD_CMAJOR = 24;
-const CHUNK = 64 * 1024;
 const MAX_UNITS = 256;
 
+/** A disk's contents: the memory file systems' sparse page store, pages charged to kmem. */
 class MdStore {
-  readonly chunks = new Map<number, Uint8Array>();
-  constructor(readonly unit: number, readonly size: number, public ro: boolean) {}
+  readonly data: PageStore;
+  constructor(k: Kernel, readonly unit: number, readonly size: number, public ro: boolean) {
+    const what = `md${unit}: memory disk storage`;
+    this.data = new PageStore({
+      allocPage: () => k.kmem.alloc(PAGE_SIZE, what),
+      freePage: (p) => k.kmem.free(p),
+    });
+    this.data.truncate(size); // all holes: reads as zeros, costs nothing
+  }
 }
 
 /** One open of a memory disk. */
@@ -35,7 +43,7 @@ class MdDevice implements BlockDevice {
   readonly sectorSize = DEV_BSIZE;
   private closed = false;
 
-  constructor(private readonly k: Kernel, private readonly store: MdStore, readonly dev: number) {}
+  constructor(private readonly store: MdStore, readonly dev: number) {}
 
   get name(): string { return `md${this.store.unit}`; }
   get size(): number { return this.store.size; }
@@ -49,39 +57,14 @@ class MdDevice implements BlockDevice {
   async read(buf: Uint8Array, offset: number): Promise<number> {
     const s = this.live();
     const n = clipTransfer(this.name, s.size, buf, offset, false);
-    let done = 0;
-    while (done < n) {
-      const pos = offset + done;
-      const idx = Math.floor(pos / CHUNK);
-      const within = pos - idx * CHUNK;
-      const len = Math.min(CHUNK - within, n - done);
-      const c = s.chunks.get(idx);
-      if (c === undefined) buf.fill(0, done, done + len);
-      else buf.set(c.subarray(within, within + len), done);
-      done += len;
-    }
-    return n;
+    return s.data.read(n === buf.length ? buf : buf.subarray(0, n), offset);
   }
 
   async write(buf: Uint8Array, offset: number): Promise<number> {
     const s = this.live();
     if (s.ro) throw new KernelError('EROFS', `${this.name} is read-only`);
     const n = clipTransfer(this.name, s.size, buf, offset, true);
-    let done = 0;
-    while (done < n) {
-      const pos = offset + done;
-      const idx = Math.floor(pos / CHUNK);
-      const within = pos - idx * CHUNK;
-      const len = Math.min(CHUNK - within, n - done);
-      let c = s.chunks.get(idx);
-      if (c === undefined) {
-        c = this.k.kmem.alloc(CHUNK, `${this.name}: memory disk storage`);
-        s.chunks.set(idx, c);
-      }
-      c.set(buf.subarray(done, done + len), within);
-      done += len;
-    }
-    return n;
+    return s.data.write(n === buf.length ? buf : buf.subarray(0, n), offset);
   }
 
   async flush(): Promise<void> {
@@ -97,12 +80,11 @@ class MdDevice implements BlockDevice {
 class MdDriver implements BlockDriver {
   readonly name = 'md';
   readonly stores = new Map<number, MdStore>();
-  constructor(private readonly k: Kernel) {}
 
   async open(minor: number, dev: number): Promise<BlockDevice> {
     const s = this.stores.get(minor);
     if (s === undefined) throw new KernelError('ENXIO', `md${minor} is not configured`);
-    return new MdDevice(this.k, s, dev);
+    return new MdDevice(s, dev);
   }
 }
 
@@ -129,28 +111,27 @@ export async function mdCreate(k: Kernel, opts: MdOptions): Promise<{ unit: numb
   let unit = 0;
   while (drv.stores.has(unit)) unit++;
   if (unit >= MAX_UNITS) throw new KernelError('ENFILE', `all ${MAX_UNITS} md units are in use`);
-  const store = new MdStore(unit, size, false);
+  const store = new MdStore(k, unit, size, false);
   drv.stores.set(unit, store);
   const path = `/dev/md${unit}`;
   const rawPath = `/dev/rmd${unit}`;
   let added = false;
   try {
-    if (opts.contents !== undefined) await new MdDevice(k, store, makedev(MD_BMAJOR, unit)).write(opts.contents, 0);
+    if (opts.contents !== undefined) await new MdDevice(store, makedev(MD_BMAJOR, unit)).write(opts.contents, 0);
     store.ro = opts.readonly ?? false;
     await rumpfsAddNode(k, path, { type: VBLK, mode: 0o640, rdev: makedev(MD_BMAJOR, unit) });
     added = true;
     await rumpfsAddNode(k, rawPath, { type: VCHR, mode: 0o640, rdev: makedev(MD_CMAJOR, unit) });
   } catch (e) {
     if (added) await rumpfsRemoveNode(k, path).catch(() => undefined);
-    freeStore(k, drv, store);
+    freeStore(drv, store);
     throw e;
   }
   return { unit, path, rawPath };
 }
 
-function freeStore(k: Kernel, drv: MdDriver, s: MdStore): void {
-  for (const c of s.chunks.values()) k.kmem.free(c);
-  s.chunks.clear();
+function freeStore(drv: MdDriver, s: MdStore): void {
+  s.data.clear();
   drv.stores.delete(s.unit);
 }
 
@@ -165,7 +146,7 @@ export async function mdDestroy(k: Kernel, unit: number): Promise<void> {
       if (!(e instanceof KernelError && e.code === 'ENOENT')) throw e;
     });
   }
-  freeStore(k, drv, s);
+  freeStore(drv, s);
 }
 
 /** The md component (NetBSD's librumpdev_md). */
@@ -177,13 +158,13 @@ export const md: Component = {
   init(k: Kernel): void {
     const sw = k.vfs?.devsw;
     if (sw === undefined) throw new KernelError('ENXIO', 'md needs the vfs component');
-    sw.attachDisk(MD_BMAJOR, MD_CMAJOR, new MdDriver(k));
+    sw.attachDisk(MD_BMAJOR, MD_CMAJOR, new MdDriver());
   },
   fini(k: Kernel): void {
     const sw = k.vfs?.devsw;
     const drv = sw?.bdevsw.get(MD_BMAJOR);
     if (sw === undefined || !(drv instanceof MdDriver)) return;
-    for (const s of [...drv.stores.values()]) freeStore(k, drv, s);
+    for (const s of [...drv.stores.values()]) freeStore(drv, s);
     sw.detach('char', MD_CMAJOR);
     sw.detach('block', MD_BMAJOR);
   },
