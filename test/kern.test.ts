@@ -317,3 +317,44 @@ describe('pipes and descriptors', () => {
     await k.halt();
   });
 });
+
+describe('poll', () => {
+  const POLLIN = 0x1, POLLOUT = 0x4, POLLHUP = 0x10, POLLNVAL = 0x20;
+
+  it('reports readiness at once with a zero timeout', async () => {
+    const k = await boot();
+    const l = k.initLwp;
+    const [r, w] = await k.sys.pipe(l);
+    assert.deepEqual(await k.sys.poll(l, [{ fd: r, events: POLLIN }, { fd: w, events: POLLOUT }, { fd: 77, events: POLLIN }], 0), [0, POLLOUT, POLLNVAL]);
+    await k.sys.write(l, w, new Uint8Array([1]));
+    assert.deepEqual(await k.sys.poll(l, [{ fd: r, events: POLLIN }], 0), [POLLIN]);
+    await k.halt();
+  });
+
+  it('sleeps until a writer makes the pipe readable', async () => {
+    const k = await boot();
+    const l = k.initLwp;
+    const [r, w] = await k.sys.pipe(l);
+    let done = false;
+    const p = k.sys.poll(l, [{ fd: r, events: POLLIN }], -1).then((v) => { done = true; return v; });
+    await new Promise((res) => setTimeout(res, 5));
+    assert.equal(done, false);
+    await k.sys.write(l, w, new Uint8Array([1]));
+    assert.deepEqual(await p, [POLLIN]);
+    await k.halt();
+  });
+
+  it('times out with nothing ready and reports hang-up when the writer closes', async () => {
+    const k = await boot();
+    const l = k.initLwp;
+    const [r, w] = await k.sys.pipe(l);
+    const t0 = Date.now();
+    assert.deepEqual(await k.sys.poll(l, [{ fd: r, events: POLLIN }], 20), [0]);
+    assert.ok(Date.now() - t0 >= 15);
+    const p = k.sys.poll(l, [{ fd: r, events: POLLIN }], 1000);
+    await k.sys.close(l, w);
+    assert.equal((await p)[0]! & POLLHUP, POLLHUP);
+    await assert.rejects(k.sys.poll(l, [{ fd: r, events: POLLIN }], -5), { code: 'EINVAL' });
+    await k.halt();
+  });
+});

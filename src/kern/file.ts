@@ -9,6 +9,7 @@
 import { KernelError } from './errno.js';
 import type { Kernel } from './kernel.js';
 import type { Lwp } from './proc.js';
+import type { PollWait } from './select.js';
 import type { Stat } from './types.js';
 import { O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR } from './types.js';
 
@@ -30,8 +31,11 @@ export interface FileOps {
   stat(fp: KFile, l: Lwp): Promise<Stat>;
   /** Called when the last descriptor referring to the file is closed. */
   close(fp: KFile, l: Lwp | null): Promise<void>;
-  /** Current readiness for poll(2), and registration for a wakeup. */
-  poll(fp: KFile, events: number): number;
+  /**
+   * Current readiness for poll(2) (the POLL* bits of `events` that hold, plus POLLHUP/POLLERR);
+   * when nothing is ready and `pw` is given, record it with the object's SelInfo for a wakeup.
+   */
+  poll(fp: KFile, events: number, pw: PollWait | null): number;
   /** lseek; absent for objects without an offset (ESPIPE). */
   seek?(fp: KFile, l: Lwp, offset: number, whence: number): Promise<number>;
   /** fsync/fdatasync of the object (absent: the VFS syncs the vnode). */

@@ -5,6 +5,7 @@
 import { KernelError } from './errno.js';
 import type { Lwp } from './proc.js';
 import type { SysImpls } from './sys.js';
+import { sysPoll } from './select.js';
 import { RB_HALT, RB_POWERDOWN, RB_NOSYNC, RB_DUMP } from './types.js';
 
 function checkId(id: number, what: string): void {
@@ -61,6 +62,8 @@ export const kernSyscalls: Partial<SysImpls> = {
     for (const g of groups) checkId(g as number, 'group');
     l.cred.setGroups(groups as number[]);
   },
+
+  poll: (l, fds, timeout) => sysPoll(l, fds, timeout),
 
   async umask(l, mask) {
     const old = l.proc.umask;

@@ -13,6 +13,7 @@ import { POLLIN, POLLOUT, POLLHUP, POLLERR, POLLRDNORM, POLLWRNORM, type FileOps
 import type { Kernel } from './kernel.js';
 import type { Lwp } from './proc.js';
 import { KCondvar } from './sync.js';
+import { SelInfo, type PollWait } from './select.js';
 import type { SysImpls } from './sys.js';
 import { falloc } from './sys_descrip.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, O_NOSIGPIPE, PIPE_BUF, S_IFIFO, type Stat } from './types.js';
@@ -31,6 +32,8 @@ export class Pipe {
   readonly writeCv = new KCondvar();
   /** Wakes openers of a FIFO waiting for the other side. */
   readonly openCv = new KCondvar();
+  /** poll(2) waiters (both ends). */
+  readonly sel = new SelInfo();
   readonly ino: number;
   readonly ctime: number;
   atime: number;
@@ -78,6 +81,7 @@ export class Pipe {
     }
     this.atime = this.kernel.now();
     this.writeCv.broadcast();
+    this.sel.notify();
     return n;
   }
 
@@ -111,12 +115,19 @@ export class Pipe {
         done += n;
         this.mtime = this.kernel.now();
         this.readCv.broadcast();
+        this.sel.notify();
       }
     }
     return done;
   }
 
-  poll(events: number, isRead: boolean): number {
+  poll(events: number, isRead: boolean, pw: PollWait | null = null): number {
+    const r = this.readiness(events, isRead);
+    if (r === 0) this.sel.record(pw);
+    return r;
+  }
+
+  private readiness(events: number, isRead: boolean): number {
     let r = 0;
     if (isRead) {
       if (this.buffered > 0) r |= events & (POLLIN | POLLRDNORM);
@@ -144,6 +155,7 @@ export class Pipe {
     this.readCv.broadcast();
     this.writeCv.broadcast();
     this.openCv.broadcast();
+    this.sel.notify();
   }
 
   stat(): Stat {
@@ -190,9 +202,9 @@ export const pipeOps: FileOps = {
     e.pipe.closeEnd(e.isRead);
     e.onClose?.();
   },
-  poll(fp: KFile, events: number): number {
+  poll(fp: KFile, events: number, pw: PollWait | null): number {
     const e = fp.data as PipeEnd;
-    return e.pipe.poll(events, e.isRead);
+    return e.pipe.poll(events, e.isRead, pw);
   },
 };
 

@@ -19,12 +19,17 @@
  *   iovout   a list of byte ranges filled in (readv)
  *   times    [atime, mtime] as Timespec pairs, or null for "now"
  *   data     a structured value (mount arguments, ioctl data, sysctl values); JSON-shaped
+ *   sockaddr a socket address (Sockaddr) or null
+ *   cmsgs    ancillary data given (Cmsg[]) or null
+ *   pollfds  a list of { fd, events }
+ * Result tags beyond the obvious: `accept` ({ fd, addr }), `recv` (RecvResult), `revents`
+ * (one revents word per pollfd, in order).
  */
 
-import type { Stat, Statvfs, Dirent, Timespec } from './types.js';
+import type { Stat, Statvfs, Dirent, Timespec, Sockaddr, Cmsg, RecvResult, PollFd } from './types.js';
 
-export type ArgTag = 'int' | 'off' | 'path' | 'str' | 'bufin' | 'bufout' | 'iovin' | 'iovout' | 'times' | 'data';
-export type RetTag = 'void' | 'int' | 'off' | 'str' | 'stat' | 'statvfs' | 'dirents' | 'fdpair' | 'data';
+export type ArgTag = 'int' | 'off' | 'path' | 'str' | 'bufin' | 'bufout' | 'iovin' | 'iovout' | 'times' | 'data' | 'sockaddr' | 'cmsgs' | 'pollfds';
+export type RetTag = 'void' | 'int' | 'off' | 'str' | 'stat' | 'statvfs' | 'dirents' | 'fdpair' | 'data' | 'sockaddr' | 'accept' | 'recv' | 'revents';
 
 export interface SyscallSpec {
   readonly num: number;
@@ -41,6 +46,9 @@ type ArgType<T extends ArgTag> =
   T extends 'iovin' | 'iovout' ? readonly Uint8Array[] :
   T extends 'times' ? readonly [Timespec, Timespec] | null :
   T extends 'data' ? unknown :
+  T extends 'sockaddr' ? Sockaddr | null :
+  T extends 'cmsgs' ? readonly Cmsg[] | null :
+  T extends 'pollfds' ? readonly PollFd[] :
   never;
 
 type RetType<T extends RetTag> =
@@ -52,6 +60,10 @@ type RetType<T extends RetTag> =
   T extends 'dirents' ? Dirent[] :
   T extends 'fdpair' ? [number, number] :
   T extends 'data' ? unknown :
+  T extends 'sockaddr' ? Sockaddr :
+  T extends 'accept' ? { fd: number; addr: Sockaddr | null } :
+  T extends 'recv' ? RecvResult :
+  T extends 'revents' ? number[] :
   never;
 
 type MapArgs<A> = { -readonly [I in keyof A]: A[I] extends readonly [string, infer T extends ArgTag] ? ArgType<T> : never };
@@ -101,6 +113,8 @@ export const SYSCALLS = {
   fstat: def(440, 'kern', [['fd', I]], 'stat'),
   pipe: def(42, 'kern', [], 'fdpair'),
   pipe2: def(453, 'kern', [['flags', I]], 'fdpair'),
+  /** Wait up to `timeout` ms (-1: forever) until a descriptor is ready; revents per pollfd. */
+  poll: def(209, 'kern', [['fds', 'pollfds'], ['timeout', I]], 'revents'),
 
   // file system (vfs)
   open: def(5, 'vfs', [['path', P], ['flags', I], ['mode', I]], 'int'),
@@ -157,6 +171,24 @@ export const SYSCALLS = {
   sync: def(36, 'vfs', [], 'void'),
   pathconf: def(191, 'vfs', [['path', P], ['name', I]], 'int'),
   fpathconf: def(192, 'vfs', [['fd', I], ['name', I]], 'int'),
+
+  // sockets (net): implemented by the socket layer when a net component is present
+  socket: def(394, 'net', [['domain', I], ['type', I], ['protocol', I]], 'int'),
+  socketpair: def(135, 'net', [['domain', I], ['type', I], ['protocol', I]], 'fdpair'),
+  bind: def(104, 'net', [['fd', I], ['addr', 'sockaddr']], 'void'),
+  connect: def(98, 'net', [['fd', I], ['addr', 'sockaddr']], 'void'),
+  listen: def(106, 'net', [['fd', I], ['backlog', I]], 'void'),
+  accept: def(30, 'net', [['fd', I]], 'accept'),
+  paccept: def(456, 'net', [['fd', I], ['flags', I]], 'accept'),
+  getsockname: def(32, 'net', [['fd', I]], 'sockaddr'),
+  getpeername: def(31, 'net', [['fd', I]], 'sockaddr'),
+  sendto: def(133, 'net', [['fd', I], ['buf', 'bufin'], ['flags', I], ['to', 'sockaddr']], 'int'),
+  recvfrom: def(29, 'net', [['fd', I], ['buf', 'bufout'], ['flags', I]], 'recv'),
+  sendmsg: def(28, 'net', [['fd', I], ['iov', 'iovin'], ['to', 'sockaddr'], ['control', 'cmsgs'], ['flags', I]], 'int'),
+  recvmsg: def(27, 'net', [['fd', I], ['iov', 'iovout'], ['controllen', I], ['flags', I]], 'recv'),
+  shutdown: def(134, 'net', [['fd', I], ['how', I]], 'void'),
+  setsockopt: def(105, 'net', [['fd', I], ['level', I], ['name', I], ['value', 'data']], 'void'),
+  getsockopt: def(118, 'net', [['fd', I], ['level', I], ['name', I]], 'data'),
 } as const satisfies Record<string, SyscallSpec>;
 
 export type SyscallName = keyof typeof SYSCALLS;

@@ -54,6 +54,46 @@ export interface Dirent {
   type: number;
 }
 
+/**
+ * A socket address (struct sockaddr and its family variants), flattened: AF_LOCAL uses `path`,
+ * AF_INET/AF_INET6 use `addr` (text form) and `port` (plus `scopeId`/`flowinfo` for IPv6),
+ * other families (AF_LINK, ...) carry their raw bytes in `data`.
+ */
+export interface Sockaddr {
+  family: number;
+  path?: string;
+  addr?: string;
+  port?: number;
+  scopeId?: number;
+  flowinfo?: number;
+  data?: Uint8Array;
+}
+
+/** Ancillary data (struct cmsghdr): SCM_RIGHTS carries descriptors in `fds`. */
+export interface Cmsg {
+  level: number;
+  type: number;
+  data?: Uint8Array;
+  fds?: number[];
+}
+
+/** What recvfrom/recvmsg return. */
+export interface RecvResult {
+  /** Bytes received. */
+  n: number;
+  /** Sender address (datagram sockets), or null. */
+  addr: Sockaddr | null;
+  /** MSG_* flags of the received message (MSG_TRUNC, MSG_CTRUNC, MSG_EOR, ...). */
+  flags: number;
+  /** Ancillary data received (recvmsg), or null. */
+  control: Cmsg[] | null;
+}
+
+export interface PollFd {
+  fd: number;
+  events: number;
+}
+
 export interface Utsname {
   sysname: string;
   nodename: string;
@@ -130,3 +170,19 @@ export function makedev(major: number, minor: number): number {
 }
 export function major(dev: number): number { return (dev & 0x000fff00) >>> 8; }
 export function minor(dev: number): number { return ((dev & 0xfff00000) >>> 12) | (dev & 0x000000ff); }
+
+// sockets (sys/socket.h)
+export const AF_UNSPEC = 0, AF_LOCAL = 1, AF_UNIX = 1, AF_INET = 2, AF_LINK = 18, AF_ROUTE = 34, AF_INET6 = 24;
+export const PF_UNSPEC = AF_UNSPEC, PF_LOCAL = AF_LOCAL, PF_INET = AF_INET, PF_ROUTE = AF_ROUTE, PF_INET6 = AF_INET6;
+export const SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_RDM = 4, SOCK_SEQPACKET = 5;
+export const SOCK_CLOEXEC = 0x10000000, SOCK_NONBLOCK = 0x20000000, SOCK_NOSIGPIPE = 0x40000000;
+export const SOL_SOCKET = 0xffff;
+export const SO_DEBUG = 0x0001, SO_ACCEPTCONN = 0x0002, SO_REUSEADDR = 0x0004, SO_KEEPALIVE = 0x0008;
+export const SO_DONTROUTE = 0x0010, SO_BROADCAST = 0x0020, SO_USELOOPBACK = 0x0040, SO_LINGER = 0x0080;
+export const SO_OOBINLINE = 0x0100, SO_REUSEPORT = 0x0200, SO_NOSIGPIPE = 0x0800, SO_TIMESTAMP = 0x2000;
+export const SO_SNDBUF = 0x1001, SO_RCVBUF = 0x1002, SO_SNDLOWAT = 0x1003, SO_RCVLOWAT = 0x1004;
+export const SO_ERROR = 0x1007, SO_TYPE = 0x1008, SO_SNDTIMEO = 0x100b, SO_RCVTIMEO = 0x100c;
+export const MSG_OOB = 0x1, MSG_PEEK = 0x2, MSG_DONTROUTE = 0x4, MSG_EOR = 0x8, MSG_TRUNC = 0x10;
+export const MSG_CTRUNC = 0x20, MSG_WAITALL = 0x40, MSG_DONTWAIT = 0x80, MSG_NOSIGNAL = 0x400;
+export const SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
+export const SCM_RIGHTS = 0x01;

@@ -4,6 +4,7 @@
 
 import { KernelError } from '../kern/errno.js';
 import type { FileOps, KFile } from '../kern/file.js';
+import type { PollWait } from '../kern/select.js';
 import { POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../kern/file.js';
 import type { Lwp } from '../kern/proc.js';
 import { Pipe, FIONREAD, FIONBIO } from '../kern/sys_pipe.js';
@@ -176,9 +177,11 @@ const fifoOps: FileOps = {
     closeFifoEnd(e);
     e.vp.mount.kernel.vfs!.rele(e.vp);
   },
-  poll(fp: KFile, events: number): number {
+  poll(fp: KFile, events: number, pw: PollWait | null): number {
     const e = fp.data as FifoEnd;
-    return (e.reading ? e.pipe.poll(events, true) : 0) | (e.writing ? e.pipe.poll(events, false) : 0);
+    const r = (e.reading ? e.pipe.poll(events, true, null) : 0) | (e.writing ? e.pipe.poll(events, false, null) : 0);
+    if (r === 0) e.pipe.sel.record(pw);
+    return r;
   },
 };
 
