@@ -10,3 +10,7 @@ export { vfs } from './vfs/index.js';
 export { tmpfs } from './fs/tmpfs/index.js';
 export { RUMPUSER_VERSION } from './rumpuser/rumpuser.js';
 export type { RumpUser } from './rumpuser/rumpuser.js';
+export { ext2fs } from './fs/ext2fs/index.js';
+export { md } from './dev/md.js';
+export { net } from './net/index.js';
+export { local } from './net/local/index.js';

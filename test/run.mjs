@@ -14,7 +14,7 @@
  * A CI parser can grep for `^RESULT `. The exit status is node --test's (non-zero on any
  * failure), and non-zero as well when no test file matched. Compiled tests whose source
  * (test/NAME.test.ts) no longer exists are stale build output and are skipped, with a note.
- * Environment: TEST_TIMEOUT_MS (per test, default 120000), TEST_CONCURRENCY (default 2).
+ * Environment: TEST_TIMEOUT_MS (per test, default 600000), TEST_CONCURRENCY (default 2).
  */
 
 import { spawn } from 'node:child_process';
@@ -77,7 +77,7 @@ if (files.length === 0) {
 
 const tapDir = mkdtempSync(join(tmpdir(), 'rumpkernel-test-'));
 const tapFile = join(tapDir, 'results.tap');
-const timeout = Number(process.env.TEST_TIMEOUT_MS ?? 120000);
+const timeout = Number(process.env.TEST_TIMEOUT_MS ?? 600000);
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
 
 const child = spawn(process.execPath, [

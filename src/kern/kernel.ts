@@ -20,6 +20,7 @@ import { kernSyscalls } from './kern_syscalls.js';
 import { descripSyscalls } from './sys_descrip.js';
 import { pipeSyscalls } from './sys_pipe.js';
 import type { Vfs } from '../vfs/vfs.js';
+import type { Net } from '../net/domain.js';
 import { RB_NOSYNC } from './types.js';
 
 export const OSTYPE = 'NetBSD';
@@ -68,6 +69,8 @@ export class Kernel {
   hostname: string;
   /** The VFS faction, once booted with it. */
   vfs: Vfs | null = null;
+  /** The socket layer (net faction), once booted with it. */
+  net: Net | null = null;
   halted = false;
   /** Open files in the whole kernel (kern.maxfiles bounds it). */
   nfiles = 0;

@@ -99,11 +99,6 @@ export function join64(lo: number, hi: number, what: string): number {
   return v;
 }
 
-/** Split a non-negative safe integer into 32-bit halves. */
-export function split64(v: number): [lo: number, hi: number] {
-  return [v % 0x1_0000_0000, Math.floor(v / 0x1_0000_0000)];
-}
-
 export function isPow2(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
 }
@@ -139,4 +134,10 @@ export function flagNames(mask: number, names: Readonly<Record<number, string>>,
     out.push(names[2 ** bit] ?? `${unknownPrefix}${bit}`);
   }
   return out;
+}
+
+/** A codec's EFTYPE found during an operation is an I/O error of the file system: EIO, prefixed with `where`. */
+export function asIoError(e: unknown, where: string): unknown {
+  if (e instanceof KernelError && e.code === 'EFTYPE') return new KernelError('EIO', `${where}: ${e.detail ?? e.message}`);
+  return e;
 }

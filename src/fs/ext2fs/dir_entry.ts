@@ -92,13 +92,14 @@ function where(ctx: DirBlockContext, off: number): string {
 }
 
 /**
- * Every entry of a directory block (unused ones included, inode 0), checked. The block length is
- * the file system block size.
+ * Walk the entries of a directory block in place, checking each, and call `fn` with its fields
+ * (the name is at `offset + 8`, `name_len` bytes) until it returns true. Returns whether `fn`
+ * stopped the walk. The block length is the file system block size.
  */
-export function parseDirBlock(block: Uint8Array, ctx: DirBlockContext): DirEntry[] {
+export function forEachDirEntry(block: Uint8Array, ctx: DirBlockContext,
+  fn: (offset: number, inode: number, recLen: number, nameLen: number, fileType: number) => boolean): boolean {
   const size = block.length;
   const dv = view(block);
-  const out: DirEntry[] = [];
   let off = 0;
   while (off < size) {
     if (size - off < EXT2_DIR_ENTRY_HEADER) corrupt(`${where(ctx, off)}: ${size - off} bytes left, too few for an entry`);
@@ -120,13 +121,37 @@ export function parseDirBlock(block: Uint8Array, ctx: DirBlockContext): DirEntry
     if (EXT2_DIR_ENTRY_HEADER + nameLen > recLen) corrupt(`${where(ctx, off)}: name_len ${nameLen} does not fit rec_len ${recLen}`);
     if (inode > ctx.maxIno) corrupt(`${where(ctx, off)}: inode ${inode} is beyond the last inode ${ctx.maxIno}`);
     if (inode !== 0 && nameLen === 0) corrupt(`${where(ctx, off)}: entry for inode ${inode} has an empty name`);
-    out.push({
-      offset: off, inode, rec_len: recLen, name_len: nameLen, file_type: fileType,
-      name: block.subarray(off + EXT2_DIR_ENTRY_HEADER, off + EXT2_DIR_ENTRY_HEADER + nameLen),
-    });
+    if (fn(off, inode, recLen, nameLen, fileType)) return true;
     off += recLen;
   }
+  return false;
+}
+
+/** Every entry of a directory block (unused ones included, inode 0), checked; names are views into the block. */
+export function parseDirBlock(block: Uint8Array, ctx: DirBlockContext): DirEntry[] {
+  const out: DirEntry[] = [];
+  forEachDirEntry(block, ctx, (offset, inode, recLen, nameLen, fileType) => {
+    out.push({
+      offset, inode, rec_len: recLen, name_len: nameLen, file_type: fileType,
+      name: block.subarray(offset + EXT2_DIR_ENTRY_HEADER, offset + EXT2_DIR_ENTRY_HEADER + nameLen),
+    });
+    return false;
+  });
   return out;
+}
+
+/** The inode of the used entry named `name` in a directory block (checked on the way), or null. */
+export function findDirEntry(block: Uint8Array, ctx: DirBlockContext, name: Uint8Array): number | null {
+  let found: number | null = null;
+  const n = name.length;
+  forEachDirEntry(block, ctx, (offset, inode, _recLen, nameLen) => {
+    if (inode === 0 || nameLen !== n) return false;
+    const at = offset + EXT2_DIR_ENTRY_HEADER;
+    for (let i = 0; i < n; i++) if (block[at + i] !== name[i]) return false;
+    found = inode;
+    return true;
+  });
+  return found;
 }
 
 /** Write entry `e` at `e.offset` of `block` (header and name only; bytes after the name are kept). */

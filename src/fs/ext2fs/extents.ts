@@ -181,9 +181,10 @@ function lastAtOrBefore(starts: (i: number) => number, n: number, lblk: number):
 
 /**
  * Map logical block `lblk` through the tree rooted in `root` (i_block): the run starting there,
- * cut at the end of its extent or hole. `readNode(pblk)` returns the bytes of a tree block.
+ * cut at the end of its extent or hole. `withNode(pblk, fn)` runs `fn` on the bytes of a tree block.
  */
-export async function extentMap(root: Uint8Array, lblk: number, ctx: ExtentContext, readNode: (pblk: number) => Promise<Uint8Array>): Promise<MapRun> {
+export async function extentMap(root: Uint8Array, lblk: number, ctx: ExtentContext,
+  withNode: <T>(pblk: number, fn: (b: Uint8Array) => T) => Promise<T>): Promise<MapRun> {
   let node = parseExtentNode(root, ctx);
   /** First logical block past what this node covers. */
   let end = EXT_MAX_LBLK;
@@ -199,8 +200,7 @@ export async function extentMap(root: Uint8Array, lblk: number, ctx: ExtentConte
     }
     if (i + 1 < ix.length) end = Math.min(end, ix[i + 1]!.ei_block);
     const child = ix[i]!.ei_leaf;
-    const bytes = await readNode(child);
-    const next = parseExtentNode(bytes, ctx, `extent node at block ${child} (level ${level + 1})`);
+    const next = await withNode(child, (b) => parseExtentNode(b, ctx, `extent node at block ${child} (level ${level + 1})`));
     if (next.header.eh_depth !== depth - 1) {
       corrupt(`${ctx.what}, extent node at block ${child}: eh_depth ${next.header.eh_depth} should be ${depth - 1} below its parent`);
     }

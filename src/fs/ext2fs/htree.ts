@@ -257,26 +257,18 @@ function probe(entries: readonly DxEntry[], h: number): number {
 
 /**
  * The leaf blocks that may hold a name of hash `hash`, in order (dx_probe, then
- * ext4_htree_next_block while the following leaves start with the same hash). `readBlock(lblk)`
- * returns a directory block. Yields at most `ctx.dirBlocks` leaves (more means a corrupt index).
+ * ext4_htree_next_block while the following leaves start with the same hash). `node(lblk)` gives
+ * the parsed dx_node at a directory block (parseDxNode; the caller may cache them). Yields at
+ * most `ctx.dirBlocks` leaves (more means a corrupt index).
  */
-export async function* dxLeaves(root: DxRoot, hash: number, ctx: DxContext, readBlock: (lblk: number) => Promise<Uint8Array>): AsyncGenerator<number> {
+export async function* dxLeaves(root: DxRoot, hash: number, ctx: DxContext, node: (lblk: number) => Promise<DxNode>): AsyncGenerator<number> {
   interface Frame { entries: DxEntry[]; at: number }
   const path: Frame[] = [{ entries: root.entries, at: probe(root.entries, hash) }];
-  const descend = async (): Promise<void> => {
-    while (path.length <= root.indirectLevels) {
-      const f = path[path.length - 1]!;
-      const blk = f.entries[f.at]!.block;
-      const node = parseDxNode(await readBlock(blk), blk, ctx);
-      path.push({ entries: node.entries, at: 0 });
-    }
-  };
   // first descent: probe at every level
   while (path.length <= root.indirectLevels) {
     const f = path[path.length - 1]!;
-    const blk = f.entries[f.at]!.block;
-    const node = parseDxNode(await readBlock(blk), blk, ctx);
-    path.push({ entries: node.entries, at: probe(node.entries, hash) });
+    const n = await node(f.entries[f.at]!.block);
+    path.push({ entries: n.entries, at: probe(n.entries, hash) });
   }
   let yielded = 0;
   for (;;) {
@@ -292,6 +284,10 @@ export async function* dxLeaves(root: DxRoot, hash: number, ctx: DxContext, read
     const bhash = f.entries[f.at]!.hash;
     if (((bhash & ~1) >>> 0) !== hash) return;
     path.length = lvl + 1;
-    await descend();
+    while (path.length <= root.indirectLevels) {
+      const p = path[path.length - 1]!;
+      const n = await node(p.entries[p.at]!.block);
+      path.push({ entries: n.entries, at: 0 });
+    }
   }
 }

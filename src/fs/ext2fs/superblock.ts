@@ -11,7 +11,7 @@
  * first inode 11, no features). Field names are e2fsprogs'. Pure module.
  */
 
-import { corrupt, decode, encode, flagNames, isPow2, join64, need, type Field } from './codec.js';
+import { corrupt, cstring, decode, encode, flagNames, isPow2, join64, need, uuidString, type Field } from './codec.js';
 
 export const SUPERBLOCK_OFFSET = 1024;
 export const SUPERBLOCK_SIZE = 1024;
@@ -358,6 +358,21 @@ export function emitSuperblock(sb: Superblock): Uint8Array {
   const out = sb.raw.length === SUPERBLOCK_SIZE ? sb.raw.slice() : new Uint8Array(SUPERBLOCK_SIZE);
   encode(out, 0, SUPERBLOCK_FIELDS, sb, Infinity, 'ext2 superblock');
   return out;
+}
+
+/** The volume label (s_volume_name up to its NUL). */
+export function volumeName(sb: Superblock): string {
+  return cstring(sb.s_volume_name);
+}
+
+/** The directory it was last mounted on (s_last_mounted). */
+export function lastMounted(sb: Superblock): string {
+  return cstring(sb.s_last_mounted);
+}
+
+/** The file system UUID as 8-4-4-4-12 hex. */
+export function fsUuid(sb: Superblock): string {
+  return uuidString(sb.s_uuid);
 }
 
 /** s_hash_seed as four u32 words (all zero means "use the default seed"). */
