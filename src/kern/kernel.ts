@@ -92,7 +92,8 @@ export class Kernel {
     this.ncpu = opts.ncpu ?? (Number(h.getparam(RUMPUSER_PARAM_NCPU)) || 1);
     this.hostname = opts.hostname ?? h.getparam(RUMPUSER_PARAM_HOSTNAME) ?? 'rump';
     this.openMax = opts.openMax ?? 1024;
-    this.verbose = opts.verbose ?? (h.getparam(RUMP_VERBOSE) !== undefined && h.getparam(RUMP_VERBOSE) !== '0');
+    const v = h.getparam(RUMP_VERBOSE);
+    this.verbose = opts.verbose ?? (v !== undefined && v !== '' && v !== '0');
     this.boottime = h.clockMs(Clock.REALTIME);
     this.callouts = new CalloutSet(h, (e) => this.printf(`callout failed: ${String(e)}\n`));
     this.sys = makeSysApi(this);

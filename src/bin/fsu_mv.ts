@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** fsu_mv: see src/bin/fsu/ (the tool) and src/bin/fsu/common.ts (the common command line). */
+import { main } from './fsu/common.js';
+
+await main('mv');
