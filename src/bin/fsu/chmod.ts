@@ -5,7 +5,7 @@
  */
 
 import { parseModeArg } from './modes.js';
-import { joinImagePath, UsageError, type ToolRun, type ToolSpec } from './common.js';
+import { forEachChild, UsageError, type ToolRun, type ToolSpec } from './common.js';
 
 export const chmod: ToolSpec = {
   name: 'chmod',
@@ -39,16 +39,7 @@ export const chmod: ToolSpec = {
           if (!quiet) t.warn(p, e);
         }
       }
-      if (t.flags.has('R') && st.isDirectory()) {
-        let names: string[];
-        try {
-          names = await t.fs.readdir(p);
-        } catch (e) {
-          t.warn(p, e);
-          return;
-        }
-        for (const n of names) await apply(joinImagePath(p, n), false);
-      }
+      if (t.flags.has('R') && st.isDirectory()) await forEachChild(t, p, (c) => apply(c, false));
     };
     for (const p of files) await apply(p, true);
     return t.failed ? 1 : 0;

@@ -404,6 +404,18 @@ export async function main(name: string): Promise<void> {
 // helpers shared by tools
 
 /** '/a/b/' + 'c' with one slash. */
+/** Call `fn` for each entry of directory `dir` (as a path); a readdir failure is warned about. */
+export async function forEachChild(t: ToolRun, dir: string, fn: (path: string) => Promise<void>): Promise<void> {
+  let names: string[];
+  try {
+    names = await t.fs.readdir(dir);
+  } catch (e) {
+    t.warn(dir, e);
+    return;
+  }
+  for (const n of names) await fn(joinImagePath(dir, n));
+}
+
 export function joinImagePath(dir: string, name: string): string {
   if (dir === '') return name;
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;

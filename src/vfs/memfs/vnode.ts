@@ -9,11 +9,7 @@
 
 import { KernelError } from '../../kern/errno.js';
 import type { Cred } from '../../kern/proc.js';
-import {
-  LINK_MAX, MNT_NOATIME, MNT_RDONLY, NAME_MAX, PATH_MAX, PIPE_BUF, UTIME_NOW, UTIME_OMIT, type Timespec,
-  _PC_CHOWN_RESTRICTED, _PC_FILESIZEBITS, _PC_LINK_MAX, _PC_NAME_MAX, _PC_NO_TRUNC, _PC_PATH_MAX,
-  _PC_PIPE_BUF, _PC_SYMLINK_MAX, _PC_SYNC_IO,
-} from '../../kern/types.js';
+import { MNT_NOATIME, MNT_RDONLY, UTIME_NOW, UTIME_OMIT, type Timespec, _PC_FILESIZEBITS } from '../../kern/types.js';
 import { VDIR, VREG, Vnode, type Vattr, type VattrChange } from '../vnode.js';
 import { PAGE_SIZE } from './data.js';
 import type { MemFs } from './memfs.js';
@@ -100,19 +96,9 @@ export class MemVnode extends Vnode {
     this.fs.releaseIfOrphan(n);
   }
 
+  /** Only what differs from the VFS defaults (vfs_syscalls pathconfOf): the file size bits. */
   override pathconf(name: number): number | undefined {
-    switch (name) {
-      case _PC_LINK_MAX: return LINK_MAX;
-      case _PC_NAME_MAX: return NAME_MAX;
-      case _PC_PATH_MAX: return PATH_MAX;
-      case _PC_PIPE_BUF: return PIPE_BUF;
-      case _PC_CHOWN_RESTRICTED: return 1;
-      case _PC_NO_TRUNC: return 1;
-      case _PC_SYNC_IO: return 1;
-      case _PC_FILESIZEBITS: return Math.ceil(Math.log2(this.fs.maxFileSize + 1)) + 1;
-      case _PC_SYMLINK_MAX: return PATH_MAX;
-      default: return undefined;
-    }
+    return name === _PC_FILESIZEBITS ? Math.ceil(Math.log2(this.fs.maxFileSize + 1)) + 1 : undefined;
   }
 
   /** Mark the node accessed, unless the mount says not to. */
