@@ -2,18 +2,20 @@
  * Every component this build provides: the one list that tools booting kernels by name
  * (rump_server -l, ukfs and the fsu_* tools) resolve against. A component lands here when its
  * index module exists. Short names and NetBSD library names (rumpvfs, rumpfs_tmpfs, rumpdev_md,
- * rumpnet_local) both resolve, with dependencies pulled in (resolveComponents).
+ * rumpnet_local, rumpnet_netinet) both resolve, with dependencies pulled in (resolveComponents).
  */
 
 import { resolveComponents, type Component } from './kern/component.js';
 import { vfs } from './vfs/index.js';
 import { tmpfs } from './fs/tmpfs/index.js';
 import { ext2fs } from './fs/ext2fs/index.js';
+import { ffs } from './fs/ffs/index.js';
 import { md } from './dev/md.js';
 import { net } from './net/index.js';
 import { local } from './net/local/index.js';
+import { netinet } from './net/inet/index.js';
 
-export const AVAILABLE_COMPONENTS: readonly Component[] = [vfs, tmpfs, ext2fs, md, net, local];
+export const AVAILABLE_COMPONENTS: readonly Component[] = [vfs, tmpfs, ext2fs, ffs, md, net, local, netinet];
 
 /** The component called `name` (short or library name), or undefined. */
 export function findComponent(name: string): Component | undefined {

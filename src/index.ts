@@ -14,3 +14,4 @@ export { ext2fs } from './fs/ext2fs/index.js';
 export { md } from './dev/md.js';
 export { net } from './net/index.js';
 export { local } from './net/local/index.js';
+export { netinet } from './net/inet/index.js';

@@ -63,6 +63,10 @@ interface Pending {
 }
 
 const PRE_HANDSHAKE_MAX_FRAME = 64 * 1024;
+/** Index of each syscall's path argument (-1: none), for error annotation. */
+const PATH_IDX: ReadonlyMap<SyscallName, number> = new Map(
+  (Object.entries(SYSCALLS) as [SyscallName, SyscallSpec][]).map(([n, spec]) => [n, spec.args.findIndex((a) => a[1] === 'path')]),
+);
 
 /** The pieces of a (small) body in one buffer. */
 function join(parts: readonly Uint8Array[]): Uint8Array {
@@ -165,8 +169,25 @@ export class RumpClient {
 
   /** A syscall (what `sys.NAME(...)` calls). */
   call(name: SyscallName, spec: SyscallSpec, pathIdx: number, args: readonly unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => { this.start(name, spec, pathIdx, args, resolve, reject); });
+  }
+
+  /**
+   * A syscall whose outcome goes to `done` (error first) as soon as its response is dispatched:
+   * synchronously, inside `onData`. A transport that waits for the response itself (the
+   * hijack's synchronous calls) sees the result before it returns; `call` is the promise form.
+   */
+  callWith(name: SyscallName, args: readonly unknown[], done: (err: unknown, result?: unknown) => void): void {
+    const spec: SyscallSpec = SYSCALLS[name];
+    this.start(name, spec, PATH_IDX.get(name) ?? -1, args, (v) => { done(null, v); }, (e) => { done(e); });
+  }
+
+  private start(name: SyscallName, spec: SyscallSpec, pathIdx: number, args: readonly unknown[], resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
     const annotate = (e: KernelError): KernelError => e.annotate(name, pathIdx >= 0 && typeof args[pathIdx] === 'string' ? args[pathIdx] as string : undefined);
-    if (this.dead !== null) return Promise.reject(annotate(this.deadError()));
+    if (this.dead !== null) {
+      reject(annotate(this.deadError()));
+      return;
+    }
     const reqno = this.nextReq++;
     let frame: Uint8Array;
     try {
@@ -182,12 +203,11 @@ export class RumpClient {
         throw new KernelError('EMSGSIZE', `request of ${frame.byteLength} bytes exceeds the server's frame limit of ${this.limits.maxFrame}`);
       }
     } catch (e) {
-      return Promise.reject(e instanceof KernelError ? annotate(e) : e);
+      reject(e instanceof KernelError ? annotate(e) : e);
+      return;
     }
-    return new Promise((resolve, reject) => {
-      this.pending.set(reqno, { kind: 'syscall', name, spec, args, pathIdx, resolve, reject });
-      this.transport.write(frame);
-    });
+    this.pending.set(reqno, { kind: 'syscall', name, spec, args, pathIdx, resolve, reject });
+    this.transport.write(frame);
   }
 
   /**

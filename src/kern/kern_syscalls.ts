@@ -81,6 +81,11 @@ export const kernSyscalls: Partial<SysImpls> = {
 
   async __sysctl(l, name, newval) {
     const s = l.kernel.sysctl;
+    // CTL_QUERY: 'NAME.*' (or '*') lists the leaves below NAME with their values (sysctl -a)
+    if (name === '*' || name.endsWith('.*')) {
+      if (newval !== undefined && newval !== null) throw new KernelError('EINVAL', 'sysctl: a query takes no new value');
+      return s.list(name === '*' ? '' : name.slice(0, -2));
+    }
     if (newval === undefined || newval === null) return s.get(name);
     return s.set(name, newval, l.cred);
   },

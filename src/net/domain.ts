@@ -14,6 +14,7 @@ import type { Kernel } from '../kern/kernel.js';
 import type { Lwp } from '../kern/proc.js';
 import type { Cmsg, Sockaddr } from '../kern/types.js';
 import { SOCK_RAW } from '../kern/types.js';
+import type { Interfaces } from './if.js';
 import type { Control, Protosw } from './protosw.js';
 import type { Socket } from './socket.js';
 
@@ -72,6 +73,8 @@ export class Net {
   sbmax = SB_MAX;
   /** Interface ioctls on any socket (SIOC* of group 'i'), installed by the interface layer. */
   ifioctl: ((so: Socket, cmd: number, data: unknown, l: Lwp) => Promise<unknown>) | null = null;
+  /** The interface layer (if.ts: interfaces, cloners, link dispatch), created on first use by ifnetOf. */
+  ifnet: Interfaces | null = null;
   /** Fake inode numbers for fstat of sockets. */
   private nextIno = 1;
 

@@ -54,8 +54,8 @@ export const FS_REGISTRY: readonly FsRegistryEntry[] = [
     load: component('ext2fs'),
   },
   {
-    fstype: 'ffs', aliases: ['ufs', 'ufs1', 'ufs2', 'rumpfs_ffs'], needsImage: true, available: false, linuxMagic: 0x00011954,
-    load: unavailable('ffs'),
+    fstype: 'ffs', aliases: ['ufs', 'ufs1', 'ufs2', 'rumpfs_ffs'], needsImage: true, available: true, linuxMagic: 0x00011954,
+    load: component('ffs'),
   },
   {
     fstype: 'msdos', aliases: ['msdosfs', 'fat', 'vfat', 'fat12', 'fat16', 'fat32', 'rumpfs_msdos'], needsImage: true, available: false, linuxMagic: 0x4d44,

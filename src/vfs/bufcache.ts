@@ -864,6 +864,16 @@ export class BufCache {
     return bp !== undefined && bp.valid && !bp.gone;
   }
 
+  /**
+   * Does the cache hold any buffer for block `blkno` of `dev`, valid or still being read or
+   * written? (A file system that writes a block straight to the device updates such a buffer
+   * afterwards, so no older copy survives in the cache.)
+   */
+  holds(dev: BlockDevice, blkno: number): boolean {
+    const bp = this.devs.get(unitOf(dev))?.bufs.get(blkno);
+    return bp !== undefined && !bp.gone;
+  }
+
   /* ---- the syncer -------------------------------------------------------------------------- */
 
   private armSyncer(): void {

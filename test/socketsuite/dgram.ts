@@ -107,7 +107,7 @@ export function dgramTests(t: Transport): void {
           break;
         }
       }
-      assert.ok(sent >= 1 && sent < 20, `${sent} datagrams of 1000 bytes into a 4096-byte buffer`);
+      assert.ok(sent >= 1 && (sent < 20 || !c.feat.dgramFullFails), `${sent} datagrams of 1000 bytes into a 4096-byte buffer`);
       await c.settle();
       let got = 0;
       for (;;) {

@@ -37,6 +37,12 @@ export interface SocketFeatures {
   dgramSizeBySndbuf: boolean;
   /** Datagram receivers learn the sender's address. */
   dgramSenderAddr: boolean;
+  /**
+   * A read of a few KiB makes room for a blocked writer at once. TCP's receiver announces a
+   * larger window only once half its buffer (or a segment) is free (silly window avoidance,
+   * RFC 1122 4.2.3.3), so a writer waits until the reader has taken that much.
+   */
+  smallReadFreesSpace: boolean;
 }
 
 export interface TransportInstance {
@@ -69,7 +75,7 @@ export interface Transport {
 
 const DEFAULT_FEATURES: SocketFeatures = {
   connectImmediate: true, backlogRefuses: true, hupOnPeerClose: true, closeUnreadResets: false, dgramFullFails: true,
-  dgramSizeBySndbuf: true, dgramSenderAddr: true,
+  dgramSizeBySndbuf: true, dgramSenderAddr: true, smallReadFreesSpace: true,
 };
 
 export type SockType = 'stream' | 'dgram' | 'seqpacket';

@@ -80,7 +80,8 @@ export function nonblockTests(t: Transport): void {
       await c.sys(c.c).fcntl(c.c, cfd, F_SETFL, O_NONBLOCK);
       const queued = await fill(c, cfd);
       assert.ok(queued > 0);
-      await c.readN(c.s, sfd, 3000 > queued ? queued : 3000);
+      // (a TCP receiver opens its window only after half its buffer is read: take all of it)
+      await c.readN(c.s, sfd, !c.feat.smallReadFreesSpace || 3000 > queued ? queued : 3000);
       await c.settle();
       const n = await c.sys(c.c).write(c.c, cfd, pattern(65536));
       assert.ok(n > 0 && n < 65536, `a write into a partly free buffer moved ${n} bytes`);

@@ -9,6 +9,7 @@
  * meta_bg in the first blocks of each meta group; `descriptorBlock` computes it. Pure module.
  */
 
+import { KernelError } from '../../kern/errno.js';
 import { corrupt, decode, encode, need, type Field } from './codec.js';
 import { INCOMPAT_META_BG, groupHasSuper, type Geometry, type Superblock } from './superblock.js';
 
@@ -149,4 +150,26 @@ export function descriptorBlock(sb: Superblock, geo: Geometry, i: number): numbe
   const bg = geo.descPerBlock * i;
   const first = geo.firstDataBlock + bg * geo.blocksPerGroup;
   return first + (groupHasSuper(sb, geo, bg) ? 1 : 0) + groupZeroAdjust;
+}
+
+/**
+ * Write whole values back into a descriptor (the inverse of groupInfo): low halves always, high
+ * halves only for descriptors of 64 bytes or more. EINVAL if a value does not fit the descriptor.
+ */
+export function setGroupInfo(gd: GroupDesc, gi: GroupInfo): void {
+  const wide = gd.size >= 64;
+  const split = (v: number, bits: 16 | 32, what: string): [number, number] => {
+    const unit = bits === 16 ? 0x10000 : 0x1_0000_0000;
+    const lim = wide ? unit * (bits === 16 ? 0x10000 : 0x1_0000_0000) : unit;
+    if (!Number.isSafeInteger(v) || v < 0 || v >= lim) throw new KernelError('EINVAL', `group descriptor: ${what} ${v} does not fit`);
+    return [v % unit, Math.floor(v / unit)];
+  };
+  [gd.bg_block_bitmap, gd.bg_block_bitmap_hi] = split(gi.blockBitmap, 32, 'block bitmap');
+  [gd.bg_inode_bitmap, gd.bg_inode_bitmap_hi] = split(gi.inodeBitmap, 32, 'inode bitmap');
+  [gd.bg_inode_table, gd.bg_inode_table_hi] = split(gi.inodeTable, 32, 'inode table');
+  [gd.bg_free_blocks_count, gd.bg_free_blocks_count_hi] = split(gi.freeBlocks, 16, 'free blocks count');
+  [gd.bg_free_inodes_count, gd.bg_free_inodes_count_hi] = split(gi.freeInodes, 16, 'free inodes count');
+  [gd.bg_used_dirs_count, gd.bg_used_dirs_count_hi] = split(gi.usedDirs, 16, 'used directories count');
+  [gd.bg_itable_unused, gd.bg_itable_unused_hi] = split(gi.itableUnused, 16, 'unused inode table count');
+  gd.bg_flags = gi.flags & 0xffff;
 }

@@ -12,6 +12,7 @@
  * Linux names; the Hurd keeps its uid/gid high halves at the same places). Pure module.
  */
 
+import { KernelError } from '../../kern/errno.js';
 import { makedev } from '../../kern/types.js';
 import { corrupt, decode, encode, join64, need, view, type Field } from './codec.js';
 
@@ -277,4 +278,109 @@ export function encodeRdev(major: number, minor: number): Uint8Array {
   if (major < 256 && minor < 256) dv.setUint32(0, (major << 8) | minor, true);
   else dv.setUint32(4, ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0, true);
   return b;
+}
+
+/* ---- write side (used by the read-write mount and the image tools) ------------------------- */
+
+/** Extra bytes a new large inode covers (struct ext4_inode through i_projid: 160 - 128). */
+export const EXT2_NEW_EXTRA_ISIZE = 32;
+
+/**
+ * A fresh, all-zero inode of `inodeSize` bytes. Large inodes get `i_extra_isize` = `extra`
+ * (clamped to what fits; 0 for 128-byte inodes), so their nanosecond and creation times exist.
+ */
+export function newInode(inodeSize: number, extra = EXT2_NEW_EXTRA_ISIZE): Inode {
+  const raw = new Uint8Array(inodeSize);
+  if (inodeSize > EXT2_GOOD_OLD_INODE_SIZE) {
+    const x = Math.min(extra, inodeSize - EXT2_GOOD_OLD_INODE_SIZE) & ~3;
+    view(raw).setUint16(0x80, x, true);
+  }
+  return parseInode(raw, 0, inodeSize);
+}
+
+/** Set the file size (i_size, and i_size_high for regular files and large_dir directories). */
+export function setInodeSize(ino: Inode, size: number, f: Pick<InodeFeatures, 'largeDir'>): void {
+  if (!Number.isSafeInteger(size) || size < 0) corrupt(`inode: size ${size} is not a non-negative integer`);
+  const fmt = ino.i_mode & 0o170000;
+  const wide = fmt === 0o100000 || (fmt === 0o040000 && f.largeDir);
+  if (!wide && size > 0xffffffff) corrupt(`inode: size ${size} does not fit 32 bits`);
+  ino.i_size = size % 0x1_0000_0000;
+  if (wide) ino.i_size_high = Math.floor(size / 0x1_0000_0000);
+}
+
+/** Set the owner (16-bit low half in i_uid, high half in l_i_uid_high). */
+export function setInodeUid(ino: Inode, uid: number): void {
+  ino.i_uid = uid & 0xffff;
+  ino.l_i_uid_high = (uid >>> 16) & 0xffff;
+}
+
+export function setInodeGid(ino: Inode, gid: number): void {
+  ino.i_gid = gid & 0xffff;
+  ino.l_i_gid_high = (gid >>> 16) & 0xffff;
+}
+
+/**
+ * Set the space allocated, in 512-byte units (the inverse of inodeBlocks512): 32 bits, or 48
+ * with huge_file (in file system blocks when the inode has EXT4_HUGE_FILE_FL). EFBIG if it does
+ * not fit.
+ */
+export function setInodeBlocks512(ino: Inode, n: number, f: Pick<InodeFeatures, 'hugeFile' | 'blockSize'>): void {
+  let v = n;
+  if (f.hugeFile && (ino.i_flags & EXT4_HUGE_FILE_FL) !== 0) v = Math.ceil(n / (f.blockSize / 512));
+  const max = f.hugeFile ? 0xffff_ffff_ffff : 0xffffffff;
+  if (!Number.isSafeInteger(v) || v < 0 || v > max) throw new KernelError('EFBIG', `inode: ${n} sectors do not fit i_blocks`);
+  ino.i_blocks = v % 0x1_0000_0000;
+  if (f.hugeFile) ino.l_i_blocks_hi = Math.floor(v / 0x1_0000_0000);
+}
+
+/** Set the extended attribute block (with its high half on 64bit file systems). */
+export function setInodeFileAcl(ino: Inode, blk: number, f: Pick<InodeFeatures, 'is64bit'>): void {
+  ino.i_file_acl = blk % 0x1_0000_0000;
+  if (f.is64bit) ino.l_i_file_acl_high = Math.floor(blk / 0x1_0000_0000) & 0xffff;
+}
+
+/** i_block[i] as a block pointer (indirect layout). */
+export function setInodeBlockPointer(ino: Inode, i: number, blk: number): void {
+  if (i < 0 || i >= EXT2_N_BLOCKS) corrupt(`inode: block pointer index ${i} out of range`);
+  view(ino.i_block).setUint32(i * 4, blk >>> 0, true);
+}
+
+export type InodeTimeField = 'atime' | 'mtime' | 'ctime' | 'crtime';
+
+const TIME_FIELDS: Record<InodeTimeField, { sec: 'i_atime' | 'i_mtime' | 'i_ctime' | 'i_crtime'; extra: 'i_atime_extra' | 'i_mtime_extra' | 'i_ctime_extra' | 'i_crtime_extra'; end: number }> = {
+  ctime: { sec: 'i_ctime', extra: 'i_ctime_extra', end: 0x88 },
+  mtime: { sec: 'i_mtime', extra: 'i_mtime_extra', end: 0x8c },
+  atime: { sec: 'i_atime', extra: 'i_atime_extra', end: 0x90 },
+  crtime: { sec: 'i_crtime', extra: 'i_crtime_extra', end: 0x98 },
+};
+
+/** Can this inode store `which` (crtime needs a large inode) and nanoseconds for it? */
+export function inodeTimeHasExtra(ino: Inode, which: InodeTimeField): boolean {
+  return inodeHasExtra(ino, TIME_FIELDS[which].end);
+}
+
+/**
+ * Store a time: with its `_extra` word when the inode has one (seconds from 1901 to 2446,
+ * nanoseconds kept), else as signed 32-bit seconds (1901 to 2038, nanoseconds dropped). Times
+ * outside the range are clamped to it, as Linux does. crtime is ignored where it does not exist.
+ */
+export function setInodeTime(ino: Inode, which: InodeTimeField, t: InodeTime): void {
+  const f = TIME_FIELDS[which];
+  const extra = inodeHasExtra(ino, f.end);
+  if (which === 'crtime' && !inodeHasExtra(ino, 0x94)) return;
+  const min = -0x8000_0000;
+  const max = extra ? 0x3_7fff_ffff : 0x7fff_ffff;
+  let sec = Math.trunc(t.sec);
+  let nsec = Math.trunc(t.nsec);
+  if (!Number.isFinite(sec)) sec = 0;
+  if (!Number.isFinite(nsec) || nsec < 0 || nsec > 999_999_999) nsec = 0;
+  if (sec < min) { sec = min; nsec = 0; }
+  if (sec > max) { sec = max; nsec = 999_999_999; }
+  if (extra) {
+    const [s, x] = encodeTime({ sec, nsec });
+    ino[f.sec] = s;
+    ino[f.extra] = x;
+  } else {
+    ino[f.sec] = sec >>> 0;
+  }
 }

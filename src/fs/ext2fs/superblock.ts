@@ -513,3 +513,30 @@ export function groupHasSuper(sb: Superblock, geo: Geometry, g: number): boolean
   }
   return false;
 }
+
+/** Set s_free_blocks_count (with s_free_blocks_hi on 64bit file systems). */
+export function setSuperblockFreeBlocks(sb: Superblock, n: number, is64bit: boolean): void {
+  sb.s_free_blocks_count = n % 0x1_0000_0000;
+  if (is64bit) sb.s_free_blocks_hi = Math.floor(n / 0x1_0000_0000);
+}
+
+/** A superblock time field and its 8-bit high part (the inverse of sbTime): [low, high]. */
+export function splitSbTime(sec: number): [number, number] {
+  const s = Math.max(0, Math.floor(sec));
+  return [s % 0x1_0000_0000, Math.floor(s / 0x1_0000_0000) & 0xff];
+}
+
+/**
+ * Turn a revision 0 superblock into revision 1 with the revision 0 defaults made explicit
+ * (first inode 11, 128-byte inodes, no features), as Linux's ext2_update_dynamic_rev does before
+ * setting a feature. A revision 1 superblock is left alone.
+ */
+export function upgradeToDynamicRev(sb: Superblock): void {
+  if (sb.s_rev_level !== EXT2_GOOD_OLD_REV) return;
+  sb.s_rev_level = EXT2_DYNAMIC_REV;
+  sb.s_first_ino = EXT2_GOOD_OLD_FIRST_INO;
+  sb.s_inode_size = EXT2_GOOD_OLD_INODE_SIZE;
+  sb.s_feature_compat = 0;
+  sb.s_feature_incompat = 0;
+  sb.s_feature_ro_compat = 0;
+}
