@@ -33,7 +33,7 @@ import { TcpRepr, TcpSegment, formatTcpFlags, type TcpSackBlock } from '../../sr
 import { WireError } from '../../src/net/wire/error.js';
 import type { IpInputInfo, IpTransportEnv } from '../../src/net/inet/transport.js';
 import { IPPROTO_TCP } from '../../src/net/inet/transport.js';
-import { attach, inetAton, inetNtoa, inetSockaddr, type TcpProtocol } from '../../src/net/inet/tcp/index.js';
+import { attach, inetAton, inetNtoa, inetSockaddr, type Tcb, type TcpProtocol } from '../../src/net/inet/tcp/index.js';
 
 /** mulberry32: a small seeded PRNG. */
 export class Prng {
@@ -227,7 +227,7 @@ export class Host {
   }
 
   /** The only connection's control block (tests with one connection). */
-  conn(): import('../../src/net/inet/tcp/index.js').Tcb {
+  conn(): Tcb {
     const list = [...this.tcp.tcbs].filter((t) => t.faddr !== 0);
     assert.equal(list.length, 1, `expected one connection on ${this.addrText}, have ${list.length}`);
     return list[0]!;

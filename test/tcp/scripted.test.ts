@@ -229,6 +229,17 @@ describe('tcp: scripted peer', () => {
     await net.halt();
   });
 
+  it('a pending delayed ACK goes out at once when the reader consumes pushed data', async () => {
+    const { net, a, peer } = await setup();
+    const c = await scriptedConnect(net, a, peer);
+    ack(peer, a, c, c.kseq, 65535, { flags: TH_ACK | TH_PUSH, payload: pattern(100) });
+    assert.deepEqual(peer.take(), []);
+    assert.equal(await a.sys.read(a.l, c.fd, new Uint8Array(200)), 100);
+    expectSeg(peer.next('ACK on read'), { flags: 'ACK', ack: c.pseq + 100 });
+    assert.equal(a.tcp.stats.delack, 0);
+    await net.halt();
+  });
+
   it('Nagle holds small writes while data is unacknowledged and coalesces them; TCP_NODELAY sends each at once', async () => {
     const { net, a, peer } = await setup();
     const c = await scriptedConnect(net, a, peer);

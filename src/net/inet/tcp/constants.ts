@@ -61,6 +61,8 @@ export const TF_SENTFIN = 0x0800;
 export const TF_FINPEND = 0x1000;
 /** Force one segment out even into a zero window (persist probe). */
 export const TF_FORCE = 0x2000;
+/** The data awaiting a delayed ACK ended with PSH (acknowledged at once when the reader drains it). */
+export const TF_RCVD_PUSH = 0x4000;
 
 // ---------------------------------------------------------------------------------------------
 // socket options (netinet/tcp.h, netinet/in.h)

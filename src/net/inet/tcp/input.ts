@@ -24,7 +24,7 @@ import { TcpRepr, TcpSegment, TCP_HDR_LEN, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_S
 import type { IpInputInfo } from '../transport.js';
 import {
   TCPS_CLOSED, TCPS_CLOSE_WAIT, TCPS_CLOSING, TCPS_ESTABLISHED, TCPS_FIN_WAIT_1, TCPS_FIN_WAIT_2, TCPS_LAST_ACK,
-  TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TF_ACKNOW, TF_DELACK, TF_FINPEND, TF_NODELAY, TF_RCVD_SACK,
+  TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TF_ACKNOW, TF_DELACK, TF_FINPEND, TF_NODELAY, TF_RCVD_PUSH, TF_RCVD_SACK,
   TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SACK, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SENTFIN, haveEstablished, haveRcvdFin,
 } from './constants.js';
 import { ccDupAck, ccNewAck } from './congestion.js';
@@ -569,6 +569,7 @@ function connInput(tp: Tcb, s: Seg): void {
           tp.flags |= TF_DELACK;
           tp.timers.arm(T_DELACK, tcp.tunables.delack);
         }
+        if ((flags & TH_PUSH) !== 0) tp.flags |= TF_RCVD_PUSH;
       }
       finReached = fin;
     } else {

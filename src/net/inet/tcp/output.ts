@@ -27,7 +27,7 @@ import { TcpRepr, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN } from '../../wire/tcp
 import { IPPROTO_TCP, type IpOutputOptions } from '../transport.js';
 import {
   TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCP_MAXWIN, TF_ACKNOW, TF_DELACK, TF_FINPEND, TF_FORCE,
-  TF_NODELAY, TF_RCVD_SACK, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SACK, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SENTFIN,
+  TF_NODELAY, TF_RCVD_PUSH, TF_RCVD_SACK, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SACK, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SENTFIN,
   TCPIP_HDR_LEN, TCP_MIN_MSS, haveRcvdFin,
 } from './constants.js';
 import type { TcpProtocol } from './proto.js';
@@ -231,7 +231,7 @@ export function emit(tp: Tcb, seq: number, len: number, thflags: number, o: Emit
     const adv = seqAdd(tp.rcv_nxt, syn ? field : field << tp.rcv_scale);
     if (seqGt(adv, tp.rcv_adv)) tp.rcv_adv = adv;
     tp.last_ack_sent = tp.rcv_nxt;
-    tp.flags &= ~(TF_ACKNOW | TF_DELACK);
+    tp.flags &= ~(TF_ACKNOW | TF_DELACK | TF_RCVD_PUSH);
     tp.timers.disarm(T_DELACK);
   }
   if (err !== null) outputError(tp, err);

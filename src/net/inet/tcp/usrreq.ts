@@ -26,7 +26,7 @@ import { INADDR_ANY, INADDR_BROADCAST, INADDR_LOOPBACK, IPPROTO_IP, IPPROTO_TCP 
 import {
   IPPORT_RESERVED, IP_TOS, IP_TTL, TCPS_CLOSED, TCPS_CLOSE_WAIT, TCPS_ESTABLISHED, TCPS_FIN_WAIT_2, TCPS_LISTEN,
   TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINIT, TCP_KEEPINTVL,
-  TCP_MAXSEG, TCP_NODELAY, TF_ACKNOW, TF_DELACK, TF_FINPEND, TF_NODELAY, haveEstablished,
+  TCP_MAXSEG, TCP_NODELAY, TF_ACKNOW, TF_DELACK, TF_FINPEND, TF_NODELAY, TF_RCVD_PUSH, haveEstablished,
 } from './constants.js';
 import { effectiveMss, requestOptions } from './options.js';
 import { tcpOutput } from './output.js';
@@ -256,9 +256,9 @@ export class TcpUsrreqs implements Usrreqs {
   rcvd(so: Socket, _flags: number, _l: Lwp | null): void {
     const tp = so.pcb;
     if (!(tp instanceof Tcb)) return;
-    // the reader drained everything: a delayed ACK has nothing more to wait for (and carries
-    // the reopened window), as Linux acknowledges pushed data once it is consumed
-    if ((tp.flags & TF_DELACK) !== 0 && so.rcv.data === 0) tp.flags |= TF_ACKNOW;
+    // the reader consumed pushed data: a delayed ACK has nothing more to wait for (and carries
+    // the reopened window), as Linux acknowledges pushed data once it is read (ACK_PUSHED)
+    if ((tp.flags & (TF_DELACK | TF_RCVD_PUSH)) === (TF_DELACK | TF_RCVD_PUSH) && so.rcv.data === 0) tp.flags |= TF_ACKNOW;
     tcpOutput(tp);
   }
 
