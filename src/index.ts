@@ -15,3 +15,4 @@ export { md } from './dev/md.js';
 export { net } from './net/index.js';
 export { local } from './net/local/index.js';
 export { netinet } from './net/inet/index.js';
+export { ffs } from './fs/ffs/index.js';

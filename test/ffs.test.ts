@@ -22,6 +22,8 @@ import {
 import type { Kernel } from '../src/kern/kernel.js';
 import type { Lwp } from '../src/kern/proc.js';
 import { etfsRemove } from '../src/vfs/etfs.js';
+import { namei } from '../src/vfs/namei.js';
+import { FfsDirVnode } from '../src/fs/ffs/index.js';
 import { cgimin, cgsblock, cgtod, emitSuperblock, inoToFsba, inoToFsbo } from '../src/fs/ffs/superblock.js';
 import { UFS_NDADDR, emitDinode, parseDinode } from '../src/fs/ffs/dinode.js';
 import { checkCg, emitCg, parseCg } from '../src/fs/ffs/cg.js';
@@ -345,6 +347,18 @@ describe('ffs reading details', () => {
         assert.ok(idx >= 4, `resumed at entry ${idx} after skipping part of entry 3`);
         // every name looks up to the inode readdir gave
         for (const e of all.slice(0, 300)) assert.equal((await k.sys.lstat(l, `/mnt/bigdir/${e.name}`)).ino, e.ino, e.name);
+        // the large directory was hashed by its first lookup; a small one is scanned
+        const big = await namei(l, '/mnt/bigdir', { follow: false });
+        const small = await namei(l, '/mnt/dir', { follow: false });
+        try {
+          assert.ok(big instanceof FfsDirVnode && small instanceof FfsDirVnode);
+          assert.equal(big.dirhash?.size, all.length, 'every name of /mnt/bigdir is in its hash');
+          await k.sys.lstat(l, '/mnt/dir/hard2');
+          assert.equal(small.dirhash, null);
+        } finally {
+          k.vfs!.rele(big);
+          k.vfs!.rele(small);
+        }
       } finally {
         await k.sys.close(l, fd);
       }

@@ -1,5 +1,6 @@
 /**
- * Directory reading (ufs_lookup, ufs_readdir): lookup by a linear scan, and readdir with cookies
+ * Directory reading (ufs_lookup, ufs_readdir): lookup by a linear scan, or through a name hash
+ * built by the first lookup in a large directory (NetBSD's dirhash), and readdir with cookies
  * that are byte offsets in the directory.
  *
  * A directory is read a file system block at a time (its last block may be a few fragments),

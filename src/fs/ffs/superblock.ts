@@ -440,8 +440,9 @@ export function superblockGeometry(sb: Superblock, devSize: number, location: nu
     maxsymlinklen: ufs === 1 && sb.fs_old_inodefmt < FS_44INODEFMT ? 0 : maxsym,
     flags, clean: sb.fs_clean, oldFormat: ufs === 1 && sb.fs_old_inodefmt < FS_44INODEFMT,
     maxcontig: sb.fs_maxcontig, contigsumsize: contig, cstotal, time,
-    pendingblocks: Number(sb.fs_pendingblocks < 0n ? 0n : sb.fs_pendingblocks > 0xffffffffn ? 0n : sb.fs_pendingblocks),
-    pendinginodes: sb.fs_pendinginodes,
+    // soft updates' in-flight frees (sectors, inodes); absent from pre-UFS2-era superblocks, and ignored when absurd
+    pendingblocks: updated && sb.fs_pendingblocks > 0n && sb.fs_pendingblocks <= BigInt(size * (fsize / DEV_BSIZE)) ? Number(sb.fs_pendingblocks) : 0,
+    pendinginodes: updated && sb.fs_pendinginodes <= ncg * ipg ? sb.fs_pendinginodes : 0,
     maxino: ncg * ipg,
   };
 }
