@@ -16,8 +16,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 import { KernelError } from '../src/kern/errno.js';
-import { MNT_RDONLY, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, S_IFMT } from '../src/kern/types.js';
-import type { Kernel } from '../src/kern/kernel.js';
+import { Kernel } from '../src/kern/kernel.js';
+import { MNT_RDONLY, MNT_UPDATE, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, S_IFMT } from '../src/kern/types.js';
+import { memoryHost } from '../src/rumpuser/memory/index.js';
+import { vfs } from '../src/vfs/index.js';
+import { tmpfs } from '../src/fs/tmpfs/index.js';
 import type { Lwp } from '../src/kern/proc.js';
 import {
   debugfsRead, debugfsStats, debugfsWrite, dumpe2fsHeader, fileBlocks, makeImage, pattern, requireTools,
@@ -294,6 +297,27 @@ describe('ext2fs read-write: superblock and features', () => {
     fsckClean(tools, img);
   });
 
+  it('switches between read-only and read-write with MNT_UPDATE, leaving the image clean when read-only', async (t) => {
+    const tools = requireTools(t);
+    if (tools === null) return;
+    const img = mkfs(tools, ['-b', '1024'], '2M');
+    const m = await mountRw(img, MNT_RDONLY);
+    try {
+      await assert.rejects(writeFile(m.k, m.l, '/mnt/f', 'x'), errno('EROFS'));
+      await m.k.sys.mount(m.l, 'ext2fs', '/mnt', MNT_UPDATE, { fspec: '/dev/img' });
+      assert.equal(dumpe2fsHeader(tools, img).get('Filesystem state'), 'not clean');
+      await writeFile(m.k, m.l, '/mnt/f', 'written after the update');
+      await m.k.sys.mount(m.l, 'ext2fs', '/mnt', MNT_UPDATE | MNT_RDONLY, { fspec: '/dev/img' });
+      assert.equal(dumpe2fsHeader(tools, img).get('Filesystem state'), 'clean');
+      fsckClean(tools, img, 'while mounted read-only');
+      assert.equal(debugfsRead(tools, img, 'cat /f'), 'written after the update');
+      await assert.rejects(writeFile(m.k, m.l, '/mnt/g', 'x'), errno('EROFS'));
+    } finally {
+      await m.done();
+    }
+    fsckClean(tools, img, 'after unmount');
+  });
+
   it('keeps a file system with errors marked as having errors', async (t) => {
     const tools = requireTools(t);
     if (tools === null) return;
@@ -356,6 +380,182 @@ describe('ext2fs read-write: superblock and features', () => {
     } finally {
       await m2.done();
     }
+  });
+});
+
+/** A seeded pseudo-random generator (xorshift32). */
+function rng(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n: number) => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x % n;
+  };
+}
+
+/** Everything under `dir` as "path type size nlink [target|hash]" lines, sorted. */
+async function snapshot(k: Kernel, l: Lwp, dir: string, out: string[] = [], rel = ''): Promise<string[]> {
+  for (const n of await names(k, l, dir)) {
+    if (rel === '' && n === 'lost+found') continue;
+    const p = `${dir}/${n}`;
+    const st = await k.sys.lstat(l, p);
+    const fmt = st.mode & S_IFMT;
+    let extra = '';
+    if (fmt === 0o100000) {
+      // whole small files; windows of large (sparse) ones
+      const windows: [number, number][] = st.size <= 1 << 20 ? [[0, st.size]]
+        : [[0, 512 * 1024], [st.size - 512 * 1024, st.size], [70 * 1024 * 1024 - 65536, 70 * 1024 * 1024 + 270 * 1024]];
+      let h = 0;
+      const fd = await k.sys.open(l, p, O_RDONLY, 0);
+      try {
+        for (const [from, to] of windows) {
+          const b = new Uint8Array(Math.max(0, Math.min(to, st.size) - from));
+          const n = b.length === 0 ? 0 : await k.sys.pread(l, fd, b, from);
+          for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + b[i]!) >>> 0;
+        }
+      } finally {
+        await k.sys.close(l, fd);
+      }
+      extra = `#${h.toString(16)}`;
+    } else if (fmt === 0o120000) {
+      extra = `-> ${await k.sys.readlink(l, p)}`;
+    }
+    out.push(`${rel}${n} ${(fmt >>> 12).toString(8)} ${fmt === 0o040000 ? '-' : st.size} ${st.nlink} ${(st.mode & 0o7777).toString(8)} ${extra}`);
+    if (fmt === 0o040000) await snapshot(k, l, p, out, `${rel}${n}/`);
+  }
+  return out.sort();
+}
+
+describe('ext2fs read-write: differential', () => {
+  it('a seeded random sequence of operations gives the same results and tree as tmpfs, and e2fsck agrees', async (t) => {
+    const tools = requireTools(t);
+    if (tools === null) return;
+    // EXT2FS_RW_SEED=n (and EXT2FS_RW_BS=4096) replay another sequence, for hunting bugs
+    const seed = Number(process.env['EXT2FS_RW_SEED'] ?? 20261124);
+    const img = mkfs(tools, ['-b', process.env['EXT2FS_RW_BS'] ?? '1024', '-N', '4096'], '48M');
+    const e = await mountRw(img);
+    const tk = await Kernel.boot({ host: memoryHost({ seed: 3 }), components: [vfs, tmpfs] });
+    const tl = tk.initLwp;
+    await tk.sys.mkdir(tl, '/mnt', 0o755);
+    await tk.sys.mount(tl, 'tmpfs', '/mnt', 0, {});
+    const r = rng(seed);
+    const dirs = ['', 'a', 'b', 'a/c'];
+    const names0 = ['f', 'g', 'h', 'long-name-'.repeat(10), 'x', 'y'];
+    const pick = <T>(xs: readonly T[]): T => xs[r(xs.length)]!;
+    const path = (): string => `/mnt/${[pick(dirs), pick(names0)].filter((x) => x !== '').join('/')}`;
+    const outcome = async (k: Kernel, l: Lwp, op: (k: Kernel, l: Lwp) => Promise<unknown>): Promise<string> => {
+      try {
+        const v = await op(k, l);
+        return `ok ${typeof v === 'number' ? v : ''}`;
+      } catch (err) {
+        if (err instanceof KernelError) return err.code;
+        throw err;
+      }
+    };
+    try {
+      for (const d of dirs.slice(1)) {
+        await e.k.sys.mkdir(e.l, `/mnt/${d}`, 0o755);
+        await tk.sys.mkdir(tl, `/mnt/${d}`, 0o755);
+      }
+      for (let step = 0; step < 1200; step++) {
+        const kind = r(12);
+        let op: (k: Kernel, l: Lwp) => Promise<unknown>;
+        const p1 = path(), p2 = path();
+        if (kind <= 2) {
+          const off = pick([0, 0, 100, 1023, 1024, 5000, 13 * 1024, 300 * 1024, 70 * 1024 * 1024 + 7]);
+          const len = pick([1, 100, 1024, 3000, 70 * 1024, 200 * 1024 + 3]);
+          const data = pattern(len, step);
+          op = async (k, l) => {
+            const fd = await k.sys.open(l, p1, O_CREAT | O_WRONLY, 0o644);
+            try {
+              return await k.sys.pwrite(l, fd, data, off);
+            } finally {
+              await k.sys.close(l, fd);
+            }
+          };
+        } else if (kind === 3) {
+          const size = pick([0, 1, 1000, 1024, 12 * 1024, 12 * 1024 + 5, 270 * 1024, 5 * 1024 * 1024]);
+          op = (k, l) => k.sys.truncate(l, p1, size);
+        } else if (kind === 4) {
+          op = (k, l) => k.sys.unlink(l, p1);
+        } else if (kind === 5) {
+          op = (k, l) => k.sys.rename(l, p1, p2);
+        } else if (kind === 6) {
+          op = (k, l) => k.sys.mkdir(l, p1, 0o750);
+        } else if (kind === 7) {
+          op = (k, l) => k.sys.rmdir(l, p1);
+        } else if (kind === 8) {
+          op = (k, l) => k.sys.link(l, p1, p2);
+        } else if (kind === 9) {
+          const target = pick(['f', '../x', 'a/'.repeat(35) + 'z']);
+          op = (k, l) => k.sys.symlink(l, target, p1);
+        } else if (kind === 10) {
+          const mode = pick([0o600, 0o755, 0o4711]);
+          op = (k, l) => k.sys.chmod(l, p1, mode);
+        } else {
+          const off = pick([0, 1000, 12 * 1024, 70 * 1024 * 1024]);
+          op = async (k, l) => {
+            const fd = await k.sys.open(l, p1, O_RDONLY, 0);
+            try {
+              const b = new Uint8Array(80 * 1024);
+              const n = await k.sys.pread(l, fd, b, off);
+              let h = 0;
+              for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + b[i]!) >>> 0;
+              return n * 1e6 + (h % 1e6);
+            } finally {
+              await k.sys.close(l, fd);
+            }
+          };
+        }
+        const a = await outcome(e.k, e.l, op);
+        const b = await outcome(tk, tl, op);
+        assert.equal(a, b, `step ${step}: kind ${kind} on ${p1} ${p2}: ext2fs ${a}, tmpfs ${b}`);
+        if (step % 300 === 299) assert.deepEqual(await snapshot(e.k, e.l, '/mnt'), await snapshot(tk, tl, '/mnt'), `trees after step ${step}`);
+      }
+      assert.deepEqual(await snapshot(e.k, e.l, '/mnt'), await snapshot(tk, tl, '/mnt'), 'final trees');
+    } finally {
+      await e.done();
+      await tk.halt();
+    }
+    fsckClean(tools, img, 'random operations');
+  });
+});
+
+describe('ext2fs read-write: inode flags', () => {
+  it('honours immutable and append-only files and directories set by chattr (debugfs)', async (t) => {
+    const tools = requireTools(t);
+    if (tools === null) return;
+    const img = mkfs(tools, ['-b', '1024'], '2M');
+    const m0 = await mountRw(img);
+    try {
+      for (const f of ['imm', 'app']) await writeFile(m0.k, m0.l, `/mnt/${f}`, 'start');
+      await m0.k.sys.mkdir(m0.l, '/mnt/immdir', 0o755);
+      await writeFile(m0.k, m0.l, '/mnt/immdir/inside', 'x');
+    } finally {
+      await m0.done();
+    }
+    debugfsWrite(tools, img, ['sif /imm flags 0x10', 'sif /app flags 0x20', 'sif /immdir flags 0x10']);
+    const m = await mountRw(img);
+    const { k, l } = m;
+    try {
+      await assert.rejects(pwrite(k, l, '/mnt/imm', 'x', 0), errno('EPERM', 'immutable'));
+      await assert.rejects(k.sys.unlink(l, '/mnt/imm'), errno('EPERM'));
+      await assert.rejects(k.sys.rename(l, '/mnt/imm', '/mnt/imm2'), errno('EPERM'));
+      await assert.rejects(k.sys.chmod(l, '/mnt/imm', 0o600), errno('EPERM'));
+      await assert.rejects(k.sys.truncate(l, '/mnt/imm', 0), errno('EPERM'));
+      await assert.rejects(k.sys.link(l, '/mnt/imm', '/mnt/imm-link'), errno('EPERM'));
+      await assert.rejects(pwrite(k, l, '/mnt/app', 'X', 0), errno('EPERM', 'append-only'));
+      await pwrite(k, l, '/mnt/app', '+more', 5);
+      await assert.rejects(k.sys.unlink(l, '/mnt/app'), errno('EPERM'));
+      await assert.rejects(writeFile(k, l, '/mnt/immdir/new', 'x'), errno('EPERM'));
+      await assert.rejects(k.sys.unlink(l, '/mnt/immdir/inside'), errno('EPERM'));
+      assert.equal(dec.decode(await readFile(k, l, '/mnt/app')), 'start+more');
+      assert.equal(dec.decode(await readFile(k, l, '/mnt/imm')), 'start');
+    } finally {
+      await m.done();
+    }
+    fsckClean(tools, img, 'flags');
   });
 });
 

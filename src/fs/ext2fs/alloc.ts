@@ -321,7 +321,7 @@ export class Allocator {
       const parentGroup = Math.min(groups.length - 1, Math.max(0, Math.floor((parentIno - 1) / geo.inodesPerGroup)));
       const order = isDir ? this.dirGroups(parentGroup, topDir) : this.fileGroups(parentGroup, parentIno);
       const tried = new Set<number>();
-      for (const g of [...order, ...groups.keys()]) {
+      for (const g of order) {
         if (tried.has(g)) continue;
         tried.add(g);
         const gs = groups[g]!;
@@ -354,8 +354,14 @@ export class Allocator {
     this.freeInodes = Math.max(0, this.freeInodes + delta);
   }
 
-  /** Groups to try for a directory, best first (Orlov). */
-  private dirGroups(parentGroup: number, topDir: boolean): number[] {
+  /** Groups to try for a directory, best first (Orlov), then every group from the parent's on. */
+  private *dirGroups(parentGroup: number, topDir: boolean): Generator<number> {
+    yield* this.dirChoice(parentGroup, topDir);
+    const ng = this.fs.groupStates.length;
+    for (let i = 0; i < ng; i++) yield (parentGroup + i) % ng;
+  }
+
+  private dirChoice(parentGroup: number, topDir: boolean): number[] {
     const groups = this.fs.groupStates;
     const ng = groups.length;
     const geo = this.fs.geo;
@@ -401,19 +407,17 @@ export class Allocator {
   }
 
   /** Groups to try for a file: the directory's, a quadratic probe, then the rest in order. */
-  private fileGroups(parentGroup: number, parentIno: number): number[] {
+  private *fileGroups(parentGroup: number, parentIno: number): Generator<number> {
     const groups = this.fs.groupStates;
     const ng = groups.length;
     const ok = (g: number): boolean => groups[g]!.gi.freeInodes > 0 && groups[g]!.gi.freeBlocks > 0;
-    const out: number[] = [];
-    if (ok(parentGroup)) out.push(parentGroup);
+    if (ok(parentGroup)) yield parentGroup;
     let g = (parentGroup + parentIno) % ng;
     for (let i = 1; i < ng; i <<= 1) {
       g = (g + i) % ng;
-      if (ok(g)) out.push(g);
+      if (ok(g)) yield g;
     }
-    for (let i = 0; i < ng; i++) out.push((parentGroup + i) % ng);
-    return out;
+    for (let i = 0; i < ng; i++) yield (parentGroup + i) % ng;
   }
 
   /** Free inode `ino` in its bitmap (a directory also leaves its group's directory count). */

@@ -627,7 +627,13 @@ export class Ext2Fs implements FileSystem, BmapFs {
       throw new KernelError('EIO', `${this.from}: inode ${ino} is in the unused part of group ${g}'s inode table`);
     }
     const byteOff = index * geo.inodeSize;
-    return { blk: gi.inodeTable + Math.floor(byteOff / geo.blockSize), off: byteOff % geo.blockSize, g };
+    const tblk = Math.floor(byteOff / geo.blockSize);
+    // inodes are mostly visited in order (ls -l, new files): start reading the next table blocks
+    for (let i = 1; i <= 2 && tblk + i < geo.inodeTableBlocks; i++) {
+      const next = (gi.inodeTable + tblk + i) * this.sectorsPerBlock;
+      if (!this.bc.holds(this.dev, next)) this.bc.prefetch(this.dev, next, geo.blockSize);
+    }
+    return { blk: gi.inodeTable + tblk, off: byteOff % geo.blockSize, g };
   }
 
   /** Read inode `ino` (EIO if it is out of range, unused or impossible). */

@@ -175,6 +175,18 @@ function resolveTime(t: Timespec, now: InodeTime): InodeTime | null {
   return { sec: t.sec, nsec: t.nsec };
 }
 
+/**
+ * EPERM if `v` carries one of the inode flags in `mask` (EXT2_IMMUTABLE_FL: no change at all;
+ * EXT2_APPEND_FL: appends and new entries only), as NetBSD's ext2fs enforces them.
+ */
+function checkFlags(v: Ext2Vnode, mask: number, what: string): void {
+  const f = v.inode.i_flags & mask;
+  if (f === 0) return;
+  throw new KernelError('EPERM', `${what}: inode ${v.ino} is ${(f & EXT2_IMMUTABLE_FL) !== 0 ? 'immutable' : 'append-only'}`);
+}
+
+const IMMUTABLE_OR_APPEND = EXT2_IMMUTABLE_FL | EXT2_APPEND_FL;
+
 export class Ext2Vnode extends Vnode implements MapWriter {
   /** The last block map run looked up (sequential readers hit it instead of walking the map again). */
   private lastRun: { lblk: number; pblk: number; count: number } | null = null;
@@ -262,6 +274,8 @@ export class Ext2Vnode extends Vnode implements MapWriter {
       const fs = this.fs;
       const inode = this.inode;
       const now = fs.now();
+      const onlyFlags = Object.entries(ch).every(([key, v]) => key === 'flags' || v === undefined);
+      if (!onlyFlags) checkFlags(this, IMMUTABLE_OR_APPEND, 'setattr');
       if (ch.size !== undefined) {
         if (!Number.isSafeInteger(ch.size) || ch.size < 0) throw new KernelError('EINVAL', `file size ${ch.size} is not a non-negative integer`);
         if (this.type === VDIR) throw new KernelError('EISDIR', 'cannot set the size of a directory');
@@ -571,6 +585,8 @@ export class Ext2RegVnode extends Ext2Vnode {
     this.writesInFlight++;
     try {
       return await exclusive([this], async () => {
+        checkFlags(this, EXT2_IMMUTABLE_FL, 'write');
+        if ((this.inode.i_flags & EXT2_APPEND_FL) !== 0 && offset < this.attr.size) checkFlags(this, EXT2_APPEND_FL, 'write before the end');
         const n = await this.writeData(buf, offset);
         this.stamp('mc', this.fs.now());
         await this.update();
@@ -730,6 +746,7 @@ export class Ext2DirVnode extends Ext2Vnode implements DirWriter {
     const isDir = va.type === VDIR;
     return exclusive([this], async () => {
       this.checkAlive();
+      checkFlags(this, EXT2_IMMUTABLE_FL, 'create');
       if (await dirFind(this, nb) !== null) throw new KernelError('EEXIST', `'${name}' already exists in directory inode ${this.ino}`);
       if (isDir && this.inode.i_links_count >= this.linkMax()) {
         throw new KernelError('EMLINK', `directory inode ${this.ino} has ${this.inode.i_links_count} links, the most ext2 allows`);
@@ -798,6 +815,8 @@ export class Ext2DirVnode extends Ext2Vnode implements DirWriter {
     const nb = this.nameBytes(name);
     await exclusive([this, v], async () => {
       this.checkAlive();
+      checkFlags(this, EXT2_IMMUTABLE_FL, 'link');
+      checkFlags(v, IMMUTABLE_OR_APPEND, 'link');
       if (v.inode.i_links_count === 0) throw new KernelError('ENOENT', `inode ${v.ino} has been removed`);
       if (v.inode.i_links_count >= EXT2_LINK_MAX) throw new KernelError('EMLINK', `inode ${v.ino} already has ${v.inode.i_links_count} links, the most ext2 allows`);
       if (await dirFind(this, nb) !== null) throw new KernelError('EEXIST', `'${name}' already exists in directory inode ${this.ino}`);
@@ -819,6 +838,8 @@ export class Ext2DirVnode extends Ext2Vnode implements DirWriter {
     if (v.type === VDIR) throw new KernelError('EPERM', `ext2fs: '${name}' is a directory (use rmdir)`);
     const nb = this.nameBytes(name);
     await exclusive([this, v], async () => {
+      checkFlags(this, IMMUTABLE_OR_APPEND, 'remove');
+      checkFlags(v, IMMUTABLE_OR_APPEND, 'remove');
       await dirRemoveEntry(this, nb, v.ino);
       const now = fs.now();
       if (v.inode.i_links_count > 0) v.inode.i_links_count--;
@@ -840,6 +861,8 @@ export class Ext2DirVnode extends Ext2Vnode implements DirWriter {
     await exclusive([this, v], async () => {
       const loc = await dirFind(this, nb);
       if (loc === null || loc.ino !== v.ino) throw new KernelError('ENOENT', `'${name}' is not in directory inode ${this.ino} any more`);
+      checkFlags(this, IMMUTABLE_OR_APPEND, 'rmdir');
+      checkFlags(v, IMMUTABLE_OR_APPEND, 'rmdir');
       if (!await dirIsEmpty(v)) throw new KernelError('ENOTEMPTY', `ext2fs: directory '${name}' is not empty`);
       await dirRemoveEntry(this, nb, v.ino);
       const now = fs.now();
@@ -868,6 +891,10 @@ export class Ext2DirVnode extends Ext2Vnode implements DirWriter {
       const floc = await dirFind(this, fnb);
       if (floc === null || floc.ino !== fv.ino) throw new KernelError('ENOENT', `'${fname}' is not in directory inode ${this.ino} any more`);
       td.checkAlive();
+      checkFlags(this, IMMUTABLE_OR_APPEND, 'rename');
+      checkFlags(fv, IMMUTABLE_OR_APPEND, 'rename');
+      checkFlags(td, EXT2_IMMUTABLE_FL, 'rename');
+      if (tv !== null) checkFlags(tv, IMMUTABLE_OR_APPEND, 'rename');
       const tloc = await dirFind(td, tnb);
       if (tv === null && tloc !== null) throw new KernelError('EEXIST', `'${tname}' appeared in directory inode ${td.ino}`);
       if (tv !== null && (tloc === null || tloc.ino !== tv.ino)) throw new KernelError('ENOENT', `'${tname}' is not in directory inode ${td.ino} any more`);
