@@ -44,6 +44,8 @@ export const SIOCGIFMETRIC = _IOWR('i', 23, IFREQ);
 export const SIOCSIFMETRIC = _IOW('i', 24, IFREQ);
 export const SIOCDIFADDR = _IOW('i', 25, IFREQ);
 export const SIOCAIFADDR = _IOW('i', 26, IFALIASREQ);
+/** Given an address in an IfAliasReq, its netmask, broadcast and peer (NetBSD's SIOCGIFALIAS). */
+export const SIOCGIFALIAS = _IOWR('i', 27, IFALIASREQ);
 export const SIOCGIFADDR = _IOWR('i', 33, IFREQ);
 export const SIOCGIFDSTADDR = _IOWR('i', 34, IFREQ);
 export const SIOCGIFBRDADDR = _IOWR('i', 35, IFREQ);
@@ -58,7 +60,7 @@ export const SIOCGIFDATA = _IOWR('i', 133, IFDATAREQ);
 export const SIOCGIFINDEX = _IOWR('i', 140, IFREQ);
 
 /** Address requests: answered by the socket's protocol family (PRU_CONTROL). */
-export const ADDRESS_IOCTLS: readonly number[] = [SIOCAIFADDR, SIOCDIFADDR, SIOCGIFADDR, SIOCGIFDSTADDR, SIOCGIFBRDADDR, SIOCGIFNETMASK];
+export const ADDRESS_IOCTLS: readonly number[] = [SIOCAIFADDR, SIOCGIFALIAS, SIOCDIFADDR, SIOCGIFADDR, SIOCGIFDSTADDR, SIOCGIFBRDADDR, SIOCGIFNETMASK];
 
 /** struct ifreq: the name and one of the union's members. */
 export interface IfReq {

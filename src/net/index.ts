@@ -2,7 +2,8 @@
  * rumpnet: the socket layer as components.
  *
  *  - `net` (NetBSD's rumpnet): the socket layer itself — the per-kernel domain registry (k.net),
- *    the socket syscalls, kern.somaxconn and kern.sbmax. A kernel without it answers the socket
+ *    the socket syscalls, kern.somaxconn and kern.sbmax, net.socket.* (net.socket.list: the
+ *    sockets processes hold, for sockstat). A kernel without it answers the socket
  *    syscalls with ENOSYS.
  *  - `local` (rumpnet_local): AF_LOCAL sockets (needs `net` and `vfs`).
  *
@@ -13,8 +14,54 @@
 import type { Component } from '../kern/component.js';
 import type { Kernel } from '../kern/kernel.js';
 import { Net } from './domain.js';
-import { soabort } from './socket.js';
+import { SO_ACCEPTCONN, type Sockaddr } from '../kern/types.js';
+import { Socket, soabort } from './socket.js';
 import { socketSyscalls } from './sys_socket.js';
+
+/** A socket as sockstat and netstat -a list it: one row per descriptor of a process that holds it. */
+export interface SocketListEntry {
+  pid: number;
+  comm: string;
+  uid: number;
+  fd: number;
+  family: number;
+  type: number;
+  protocol: number;
+  /** The protocol's name ('udp', 'tcp', 'local stream', ...). */
+  proto: string;
+  laddr: Sockaddr | null;
+  faddr: Sockaddr | null;
+  /** TCP state name, else null. */
+  state: string | null;
+  listening: boolean;
+  recvq: number;
+  sendq: number;
+}
+
+function socketList(k: Kernel): SocketListEntry[] {
+  const out: SocketListEntry[] = [];
+  const addr = (f: () => Sockaddr): Sockaddr | null => {
+    try {
+      return f();
+    } catch {
+      return null;
+    }
+  };
+  for (const p of [...k.procs.values()].sort((a, b) => a.pid - b.pid)) {
+    for (const [fd, fp] of p.fd.entries()) {
+      const so = fp.data;
+      if (!(so instanceof Socket)) continue;
+      const u = so.proto.usrreqs;
+      const st = (so.pcb as { stateName?: unknown } | null)?.stateName;
+      out.push({
+        pid: p.pid, comm: p.comm, uid: p.cred.euid, fd, family: so.domain.family, type: so.type, protocol: so.proto.protocol,
+        proto: so.proto.name, laddr: addr(() => u.sockaddr(so)), faddr: addr(() => u.peeraddr(so)),
+        state: typeof st === 'string' ? st : null, listening: (so.options & SO_ACCEPTCONN) !== 0, recvq: so.rcv.data, sendq: so.snd.data,
+      });
+    }
+  }
+  return out;
+}
 
 export const net: Component = {
   name: 'net',
@@ -38,6 +85,7 @@ export const net: Component = {
     s.create('net.socket.freed', { type: 'quad', get: () => n.stats.freed });
     s.create('net.socket.open', { type: 'int', get: () => n.sockets.size });
     s.create('net.socket.listen_overflows', { type: 'quad', get: () => n.stats.listenQueueOverflows, desc: 'Connections refused for a full listen queue' });
+    s.create('net.socket.list', { type: 'struct', get: () => socketList(k), desc: 'Sockets held by processes (sockstat)' });
     s.create('net.socket.nobufs', { type: 'quad', get: () => n.stats.nobufs, desc: 'Sends refused for want of buffer memory' });
   },
   async fini(k: Kernel) {

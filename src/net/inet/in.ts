@@ -2,7 +2,7 @@
  * Internet addresses (NetBSD's netinet/in.c): sockaddr_in <-> (uint32, port), the interface
  * addresses of AF_INET (`InIfaddr`), adding and removing them with their routes (in_ifinit,
  * in_purgeaddr), and `inControl`, the AF_INET half of the interface ioctls (SIOCAIFADDR,
- * SIOCDIFADDR, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR, SIOCGIFDSTADDR) plus the 4.3BSD
+ * SIOCGIFALIAS, SIOCDIFADDR, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR, SIOCGIFDSTADDR) plus the 4.3BSD
  * route ioctls SIOCADDRT/SIOCDELRT, which reach it through the `ioctl` usrreq of UDP and raw
  * sockets.
  *
@@ -16,8 +16,9 @@ import { KernelError } from '../../kern/errno.js';
 import type { Lwp } from '../../kern/proc.js';
 import { AF_INET, type Sockaddr } from '../../kern/types.js';
 import { IFF_BROADCAST, IFF_LOOPBACK, IFF_POINTOPOINT, type IfAddr, type Ifnet } from '../if.js';
-import { reqName, SIOCAIFADDR, SIOCDIFADDR, SIOCGIFADDR, SIOCGIFBRDADDR, SIOCGIFDSTADDR, SIOCGIFNETMASK, _IOW, _IOWR, type IfReq } from '../if_ioctl.js';
+import { reqName, SIOCAIFADDR, SIOCGIFALIAS, SIOCDIFADDR, SIOCGIFADDR, SIOCGIFBRDADDR, SIOCGIFDSTADDR, SIOCGIFNETMASK, _IOW, _IOWR, type IfAliasReq, type IfReq } from '../if_ioctl.js';
 import { RTF_CONNECTED, RTF_GATEWAY, RTF_HOST, RTF_LOCAL, RTF_STATIC, RTF_BLACKHOLE, RTF_REJECT, routeInfo, type RouteInfo } from '../route.js';
+import { parseMac } from '../wire/ethernet.js';
 import { formatIpv4, ipv4Mask, ipv4MaskLen, parseIpv4, parseIpv4Cidr } from '../wire/ipv4.js';
 import type { Inet } from './ip_var.js';
 
@@ -208,6 +209,37 @@ export const SIOCDELRT = _IOW('r', 11, 48);
 /** Ours: RTM_GET by ioctl — the route `dst` would take. */
 export const SIOCGETRT = _IOWR('r', 12, 48);
 
+/** Ours (4.3BSD had them in group 'i'): arp -s and arp -d by ioctl, data an `ArpReq`. */
+export const SIOCSARP = _IOW('r', 13, 48);
+export const SIOCDARP = _IOW('r', 14, 48);
+
+/** An ARP request as arp(8) gives it: the IPv4 address, the MAC (for -s), the interface (optional: found from the address). */
+export interface ArpReq {
+  ip: string;
+  mac?: string;
+  ifname?: string;
+}
+
+/** SIOCSARP / SIOCDARP: add a static entry, or forget one (ESRCH when there is none). */
+function inArpControl(inet: Inet, set: boolean, data: unknown): unknown {
+  const req = (typeof data === 'object' && data !== null ? data : {}) as Partial<ArpReq>;
+  const ip = typeof req.ip === 'string' ? parseIpv4(req.ip) : null;
+  if (ip === null) throw new KernelError('EINVAL', `ARP request address '${String(req.ip)}' is not a dotted quad`);
+  let ifp: Ifnet | undefined;
+  if (req.ifname !== undefined) ifp = inet.ifs.lookup(req.ifname);
+  else if (!set) ifp = inet.arp.list().filter((e) => e.ip === req.ip).map((e) => inet.ifs.find(e.ifname)).find((i) => i !== undefined);
+  ifp ??= inet.ifaOnNet(ip)?.ifp;
+  if (ifp === undefined) throw new KernelError(set ? 'ENETUNREACH' : 'ESRCH', `${req.ip} is not on a directly connected network`);
+  if (!set) {
+    inet.arp.delete(ifp, ip);
+    return 0;
+  }
+  const mac = typeof req.mac === 'string' ? parseMac(req.mac) : null;
+  if (mac === null) throw new KernelError('EINVAL', `'${String(req.mac)}' is not a MAC address (xx:xx:xx:xx:xx:xx)`);
+  inet.arp.addStatic(ifp, ip, mac);
+  return 0;
+}
+
 /** A route request as route(8) gives it; addresses as dotted quads, `dst` may carry a /prefix. */
 export interface RouteReq {
   /** '10.1.0.0/16', 'default', or an address with `prefixLen`/`netmask`. */
@@ -314,6 +346,10 @@ export function inControl(inet: Inet, cmd: number, data: unknown, l: Lwp): unkno
       return inRouteDelete(inet, data as RouteReq);
     case SIOCGETRT:
       return inRouteGet(inet, (data as { dst?: unknown } | null)?.dst as string);
+    case SIOCSARP:
+    case SIOCDARP:
+      needRoot(l, c === SIOCSARP ? 'adding an ARP entry' : 'deleting an ARP entry');
+      return inArpControl(inet, c === SIOCSARP, data);
     default:
       break;
   }
@@ -330,6 +366,16 @@ export function inControl(inet: Inet, cmd: number, data: unknown, l: Lwp): unkno
       const d = optSin(req['dstaddr'], 'SIOCAIFADDR destination address');
       const ia = inAddAddress(inet, ifp, a.addr, prefixLen, b !== null && b.addr !== 0 ? b.addr : undefined, d !== null && d.addr !== 0 ? d.addr : undefined);
       return { name, addr: ia.sockaddr() } satisfies IfReq;
+    }
+    case SIOCGIFALIAS: {
+      const a = optSin(req['addr'], 'SIOCGIFALIAS address');
+      const ia = a === null ? undefined : inet.addrs.get(a.addr);
+      if (ia === undefined || ia.ifp !== ifp) throw new KernelError('EADDRNOTAVAIL', `${name} has no address ${a === null ? '' : formatIpv4(a.addr)}`.trimEnd());
+      return {
+        name, addr: ia.sockaddr(), mask: sinTo(ia.mask, 0),
+        ...(ia.broadcast !== 0 ? { broadaddr: sinTo(ia.broadcast, 0) } : {}),
+        ...(ia.dstaddr !== 0 ? { dstaddr: sinTo(ia.dstaddr, 0) } : {}),
+      } satisfies IfAliasReq;
     }
     case SIOCDIFADDR: {
       needRoot(l, 'deleting an interface address');

@@ -12,6 +12,7 @@
  *   net.inet.udp.{sendspace,recvspace,checksum,stats}
  *   net.inet.raw.{sendspace,recvspace,stats}
  *   net.inet.arp.{keep,down,maxtries,rexmit,maxhold,stats,table}
+ *   net.inet.tcp.pcblist (TCP's own nodes are made by tcp/proto.ts)
  * (`*.stats` are netstat -s style structures, `rtable` and `arp.table` listings.)
  *
  *   const k = await Kernel.boot({ host, components: [net, netinet] });
@@ -31,6 +32,7 @@ import { ifnetOf } from '../if.js';
 import { loopAttach } from '../if_loop.js';
 import { routeInfo } from '../route.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
+import { formatIpv4 } from '../wire/ipv4.js';
 import { inAddAddress, inPurgeIf } from './in.js';
 import { InetDomain, inetOf } from './in_proto.js';
 import { ipInput } from './ip_input.js';
@@ -108,6 +110,15 @@ function initNetinet(k: Kernel, extra: readonly TransportAttach[]): void {
   });
   s.create('net.inet.udp.stats', { type: 'struct', get: () => ({ ...inet.udpstat }), desc: 'UDP statistics (netstat -s)' });
   s.create('net.inet.raw.stats', { type: 'struct', get: () => ({ ...inet.rawstat }), desc: 'Raw IP statistics' });
+  // netstat -an: every TCP control block with an address (TIME_WAIT ones have no socket left)
+  const tcp = inet.transports.get(6) as { connections?: () => { laddr: number; lport: number; faddr: number; fport: number; state: string; sendq: number; recvq: number }[] } | undefined;
+  if (tcp?.connections !== undefined) {
+    const conns = tcp.connections.bind(tcp);
+    s.create('net.inet.tcp.pcblist', {
+      type: 'struct', desc: 'TCP connections (netstat -a)',
+      get: () => conns().map((c) => ({ ...c, laddr: formatIpv4(c.laddr >>> 0), faddr: formatIpv4(c.faddr >>> 0) })),
+    });
+  }
   s.create('net.inet.ip.rtable', { type: 'struct', get: () => inet.routes.list().map(routeInfo), desc: 'IPv4 routing table (netstat -r)' });
   const arp = inet.arp;
   const arpTun = (name: keyof typeof arp.tun, min: number, max: number, desc: string): void => {
@@ -157,9 +168,9 @@ export type { IpStat, IcmpStat, UdpStat, RawStat, InetTunables, InInputInfo } fr
 export { InetDomain, inetOf } from './in_proto.js';
 export {
   InIfaddr, inAddAddress, inDeleteAddress, inConfigure, inAddrs, inFirstAddr, sinFrom, sinTo, inControl, classfulPrefix,
-  SIOCADDRT, SIOCDELRT, SIOCGETRT, SOCKADDR_IN_LEN,
+  SIOCADDRT, SIOCDELRT, SIOCGETRT, SIOCSARP, SIOCDARP, SOCKADDR_IN_LEN,
 } from './in.js';
-export type { RouteReq, SockaddrIn } from './in.js';
+export type { RouteReq, SockaddrIn, ArpReq } from './in.js';
 export { InPcb, InPcbTable, inCtloutput, IP_HDRINCL, IP_TOS, IP_TTL, IP_OPTIONS, IP_RECVDSTADDR, IP_MULTICAST_TTL } from './in_pcb.js';
 export { Arp } from './arp.js';
 export type { ArpStat, ArpInfo, ArpTunables } from './arp.js';
