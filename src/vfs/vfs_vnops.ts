@@ -10,7 +10,7 @@ import type { Lwp } from '../kern/proc.js';
 import { Pipe, FIONREAD, FIONBIO } from '../kern/sys_pipe.js';
 import { S_ISUID, S_ISGID, O_APPEND, O_NONBLOCK, O_ACCMODE, O_RDONLY, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET, type Stat } from '../kern/types.js';
 import { vnStat } from './vfs_subr.js';
-import { VDIR, VREG, type Vnode } from './vnode.js';
+import { IO_APPEND, VDIR, VREG, type Vnode } from './vnode.js';
 
 const MAX_FILE_OFFSET = Number.MAX_SAFE_INTEGER;
 
@@ -27,7 +27,7 @@ async function vnRead(vp: Vnode, iov: readonly Uint8Array[], offset: number): Pr
   return total;
 }
 
-async function vnWrite(vp: Vnode, iov: readonly Uint8Array[], offset: number): Promise<number> {
+async function vnWrite(vp: Vnode, iov: readonly Uint8Array[], offset: number, ioflag = 0): Promise<number> {
   if (vp.type === VDIR) throw new KernelError('EISDIR', 'write to a directory');
   if (vp.reclaimed) throw new KernelError('EBADF', 'file was revoked');
   let total = 0;
@@ -35,7 +35,7 @@ async function vnWrite(vp: Vnode, iov: readonly Uint8Array[], offset: number): P
     if (buf.byteLength === 0) continue;
     if (offset + total + buf.byteLength > MAX_FILE_OFFSET) throw new KernelError('EFBIG', 'write beyond the largest file offset');
     try {
-      total += await vp.write(buf, offset + total);
+      total += await vp.write(buf, offset + total, ioflag);
     } catch (e) {
       // a partial write succeeded: report it (the next write gets the error)
       if (total > 0 && e instanceof KernelError && (e.code === 'ENOSPC' || e.code === 'EFBIG' || e.code === 'EDQUOT')) return total;
@@ -60,9 +60,13 @@ export const vnodeOps: FileOps = {
     if (offset !== undefined) {
       n = await vnWrite(vp, iov, offset);
     } else {
-      if ((fp.flags & O_APPEND) !== 0 && vp.type === VREG) fp.offset = vp.getattr().size;
-      n = await vnWrite(vp, iov, fp.offset);
-      fp.offset += n;
+      if ((fp.flags & O_APPEND) !== 0 && vp.type === VREG) {
+        n = await vnWrite(vp, iov, vp.getattr().size, IO_APPEND);
+        fp.offset = vp.getattr().size;
+      } else {
+        n = await vnWrite(vp, iov, fp.offset);
+        fp.offset += n;
+      }
     }
     // a write by anyone but the superuser clears set-user-id and set-group-id (as ufs_write does)
     if (n > 0 && l.cred.euid !== 0 && vp.type === VREG) {

@@ -27,6 +27,9 @@ import type { Mount } from './mount.js';
 export const VNON = 0, VREG = 1, VDIR = 2, VBLK = 3, VCHR = 4, VLNK = 5, VSOCK = 6, VFIFO = 7, VBAD = 8;
 export type VType = number;
 
+/** ioflag bits for VOP_WRITE (sys/vnode.h): IO_APPEND writes at the end of file as the fs sees it under its own lock. */
+export const IO_APPEND = 0x0002;
+
 /** Vnode attributes (struct vattr): what getattr reports. `mode` holds permission bits only (07777). */
 export interface Vattr {
   type: VType;
@@ -155,8 +158,12 @@ export abstract class Vnode {
   readlink(): Promise<string> { notsupp('readlink', this); }
   /** VOP_READ: read at `offset` into `buf`; short only at end of file. */
   read(_buf: Uint8Array, _offset: number): Promise<number> { notsupp('read', this); }
-  /** VOP_WRITE: write `buf` at `offset`, extending the file as needed. */
-  write(_buf: Uint8Array, _offset: number): Promise<number> { notsupp('write', this); }
+  /**
+   * VOP_WRITE: write `buf` at `offset`, extending the file as needed. With IO_APPEND in `ioflag`
+   * the write goes at the end of file as the fs sees it once it holds its locks (`offset` is then
+   * only the VFS's guess), so concurrent O_APPEND writers never overwrite one another.
+   */
+  write(_buf: Uint8Array, _offset: number, _ioflag?: number): Promise<number> { notsupp('write', this); }
   /** VOP_FSYNC: push this file's dirty data and metadata to stable storage. */
   fsync(_dataOnly: boolean): Promise<void> { return Promise.resolve(); }
   /**

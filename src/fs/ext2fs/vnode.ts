@@ -35,7 +35,7 @@ import {
   _PC_SYNC_IO, major, minor, type Timespec,
 } from '../../kern/types.js';
 import {
-  VBLK, VCHR, VDIR, VFIFO, VLNK, VREG, VSOCK, Vnode, type NewVattr, type ReaddirResult, type Vattr, type VattrChange, type VType,
+  IO_APPEND, VBLK, VCHR, VDIR, VFIFO, VLNK, VREG, VSOCK, Vnode, type NewVattr, type ReaddirResult, type Vattr, type VattrChange, type VType,
 } from '../../vfs/vnode.js';
 import { bmapAlloc, type MapWriter } from './bmap_alloc.js';
 import { asIoError } from './codec.js';
@@ -553,22 +553,6 @@ export class Ext2Vnode extends Vnode implements MapWriter {
 }
 
 export class Ext2RegVnode extends Ext2Vnode {
-  /** Writes entered but not finished, and the largest end of file they will make. */
-  private writesInFlight = 0;
-  private pendingEnd = 0;
-
-  /**
-   * The size includes writes already entered: the VFS positions an O_APPEND write at the size
-   * it reads before calling write, so a second appender must see the first one's end even while
-   * the first still waits for the lock (reads serialise behind the writes, so they never see
-   * the space before its data).
-   */
-  override getattr(): Vattr {
-    const va = super.getattr();
-    if (this.writesInFlight > 0 && this.pendingEnd > va.size) va.size = this.pendingEnd;
-    return va;
-  }
-
   override read(buf: Uint8Array, offset: number): Promise<number> {
     return shared(this, async () => {
       const n = await this.readData(buf, offset, this.attr.size);
@@ -577,24 +561,20 @@ export class Ext2RegVnode extends Ext2Vnode {
     });
   }
 
-  override async write(buf: Uint8Array, offset: number): Promise<number> {
+  /** With IO_APPEND the write lands at the size seen under the inode lock (concurrent appenders). */
+  override async write(buf: Uint8Array, offset: number, ioflag = 0): Promise<number> {
     this.live();
     this.fs.checkWritable('write');
     if (buf.length === 0) return 0;
-    if (Number.isSafeInteger(offset) && offset >= 0) this.pendingEnd = Math.max(this.pendingEnd, Math.min(offset + buf.length, this.fs.maxFileSize));
-    this.writesInFlight++;
-    try {
-      return await exclusive([this], async () => {
-        checkFlags(this, EXT2_IMMUTABLE_FL, 'write');
-        if ((this.inode.i_flags & EXT2_APPEND_FL) !== 0 && offset < this.attr.size) checkFlags(this, EXT2_APPEND_FL, 'write before the end');
-        const n = await this.writeData(buf, offset);
-        this.stamp('mc', this.fs.now());
-        await this.update();
-        return n;
-      });
-    } finally {
-      if (--this.writesInFlight === 0) this.pendingEnd = 0;
-    }
+    return exclusive([this], async () => {
+      const off = (ioflag & IO_APPEND) !== 0 ? this.attr.size : offset;
+      checkFlags(this, EXT2_IMMUTABLE_FL, 'write');
+      if ((this.inode.i_flags & EXT2_APPEND_FL) !== 0 && off < this.attr.size) checkFlags(this, EXT2_APPEND_FL, 'write before the end');
+      const n = await this.writeData(buf, off);
+      this.stamp('mc', this.fs.now());
+      await this.update();
+      return n;
+    });
   }
 }
 

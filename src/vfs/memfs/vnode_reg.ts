@@ -9,6 +9,7 @@
 
 import { KernelError } from '../../kern/errno.js';
 import { MemVnode } from './vnode.js';
+import { IO_APPEND } from '../vnode.js';
 import type { MemRegNode } from './node.js';
 
 export class MemRegVnode extends MemVnode {
@@ -23,8 +24,9 @@ export class MemRegVnode extends MemVnode {
     return got;
   }
 
-  override async write(buf: Uint8Array, offset: number): Promise<number> {
+  override async write(buf: Uint8Array, offset: number, ioflag = 0): Promise<number> {
     const n = this.live() as MemRegNode;
+    if ((ioflag & IO_APPEND) !== 0) offset = n.backing !== null ? n.backingSize : n.data.size;
     checkOffset(offset);
     if (buf.length === 0) return 0;
     const max = this.fs.maxFileSize;
