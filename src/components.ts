@@ -14,8 +14,9 @@ import { md } from './dev/md.js';
 import { net } from './net/index.js';
 import { local } from './net/local/index.js';
 import { netinet } from './net/inet/index.js';
+import { shmif } from './net/shmif/index.js';
 
-export const AVAILABLE_COMPONENTS: readonly Component[] = [vfs, tmpfs, ext2fs, ffs, md, net, local, netinet];
+export const AVAILABLE_COMPONENTS: readonly Component[] = [vfs, tmpfs, ext2fs, ffs, md, net, local, netinet, shmif];
 
 /** The component called `name` (short or library name), or undefined. */
 export function findComponent(name: string): Component | undefined {

@@ -32,6 +32,8 @@ import { ByteStore, MemFs } from './file.js';
 import type { MemFileType } from './file.js';
 import { cryptoRandom, seededRandom } from './random.js';
 import type { RandomFill } from './random.js';
+import { memoryShmif } from './shmif.js';
+import type { ShmifHost } from '../shmif.js';
 
 export { ByteStore, MemHostFile } from './file.js';
 export type { MemFileType } from './file.js';
@@ -79,6 +81,8 @@ function lineConsole(): (text: string) => void {
 export class MemoryHost implements RumpUser {
   readonly name = 'memory';
   readonly version = RUMPUSER_VERSION;
+  /** The shmif host half: in-process buses on shared memory (shmif.ts). */
+  readonly shmif: ShmifHost = memoryShmif((fn) => this.schedule(fn));
 
   private readonly params: Readonly<Record<string, string>>;
   private readonly out: (text: string) => void;

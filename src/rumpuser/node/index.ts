@@ -24,6 +24,8 @@ import { checkVersion, startTask } from '../common.js';
 import { NodeClock } from './clock.js';
 import { getFileInfo, openFile, readDir } from './file.js';
 import { fillRandom } from './random.js';
+import { nodeShmif } from './shmif.js';
+import type { ShmifHost } from '../shmif.js';
 
 export { NodeHostFile } from './file.js';
 
@@ -37,6 +39,8 @@ export interface NodeHostOptions {
 export class NodeHost implements RumpUser {
   readonly name = 'node';
   readonly version = RUMPUSER_VERSION;
+  /** The shmif host half: bus files (shmif.ts). */
+  readonly shmif: ShmifHost = nodeShmif();
 
   private readonly params: Readonly<Record<string, string>>;
   private readonly out: (text: string) => void;
