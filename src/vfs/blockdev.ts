@@ -168,3 +168,21 @@ export async function openBlockDevice(k: Kernel, l: Lwp, path: string, flags: nu
     vfs.rele(vp);
   }
 }
+
+/** Mount data of a disk file system (ufs_args): the block device to mount from. */
+export interface DiskMountArgs {
+  /** The block device to mount, e.g. '/dev/harddisk'. */
+  fspec: string;
+}
+
+/** Check a disk file system's mount data `{ fspec }`; EINVAL naming what is wrong. */
+export function parseDiskMountArgs(fstype: string, data: unknown): DiskMountArgs {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new KernelError('EINVAL', `${fstype} mount: mount data must be an object like { fspec: '/dev/xxx' }`);
+  }
+  const o = data as Record<string, unknown>;
+  for (const key of Object.keys(o)) if (key !== 'fspec') throw new KernelError('EINVAL', `${fstype} mount: unknown option '${key}' (${fstype} takes fspec)`);
+  const fspec = o['fspec'];
+  if (typeof fspec !== 'string' || fspec === '') throw new KernelError('EINVAL', `${fstype} mount: fspec must name a block device, e.g. '/dev/harddisk'`);
+  return { fspec };
+}

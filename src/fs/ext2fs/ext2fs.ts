@@ -28,7 +28,7 @@ import { KernelError } from '../../kern/errno.js';
 import type { Kernel } from '../../kern/kernel.js';
 import type { Lwp } from '../../kern/proc.js';
 import { MNT_RDONLY, O_EXCL, O_RDONLY, O_RDWR } from '../../kern/types.js';
-import { openBlockDevice, DEV_BSIZE, type BlockDevice } from '../../vfs/blockdev.js';
+import { openBlockDevice, parseDiskMountArgs, DEV_BSIZE, type BlockDevice, type DiskMountArgs } from '../../vfs/blockdev.js';
 import type { BufCache } from '../../vfs/bufcache.js';
 import type { FileSystem, FsStat, Mount, MountArgs } from '../../vfs/mount.js';
 import { VDIR, type Vnode } from '../../vfs/vnode.js';
@@ -64,23 +64,11 @@ export const RO_COMPAT_WRITE_SUPP = RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FIL
 /** The journal superblock's magic (big-endian, JBD2). */
 const JBD2_MAGIC = 0xc03b3998;
 
-export interface Ext2Args {
-  /** The block device to mount, e.g. '/dev/harddisk'. */
-  fspec: string;
-}
-
-const KNOWN_ARGS = new Set(['fspec']);
+export type Ext2Args = DiskMountArgs;
 
 /** Check ext2fs mount data; EINVAL naming what is wrong. */
 export function parseExt2Args(data: unknown): Ext2Args {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new KernelError('EINVAL', 'ext2fs mount: mount data must be an object like { fspec: \'/dev/xxx\' }');
-  }
-  const o = data as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (!KNOWN_ARGS.has(key)) throw new KernelError('EINVAL', `ext2fs mount: unknown option '${key}' (ext2fs takes fspec)`);
-  const fspec = o['fspec'];
-  if (typeof fspec !== 'string' || fspec === '') throw new KernelError('EINVAL', 'ext2fs mount: fspec must name a block device, e.g. \'/dev/harddisk\'');
-  return { fspec };
+  return parseDiskMountArgs('ext2fs', data);
 }
 
 export interface Ext2Stats {

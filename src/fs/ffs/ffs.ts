@@ -19,7 +19,7 @@ import { KernelError } from '../../kern/errno.js';
 import type { Kernel } from '../../kern/kernel.js';
 import type { Lwp } from '../../kern/proc.js';
 import { MNT_RDONLY, O_EXCL, O_RDONLY } from '../../kern/types.js';
-import { openBlockDevice, DEV_BSIZE, type BlockDevice } from '../../vfs/blockdev.js';
+import { openBlockDevice, parseDiskMountArgs, DEV_BSIZE, type BlockDevice, type DiskMountArgs } from '../../vfs/blockdev.js';
 import type { BufCache } from '../../vfs/bufcache.js';
 import type { FileSystem, FsStat, Mount, MountArgs } from '../../vfs/mount.js';
 import { VDIR, type Vnode } from '../../vfs/vnode.js';
@@ -35,12 +35,7 @@ import {
 } from './superblock.js';
 import { makeVnode, type FfsVnode } from './vnode.js';
 
-export interface FfsArgs {
-  /** The block device to mount, e.g. '/dev/harddisk'. */
-  fspec: string;
-}
-
-const KNOWN_ARGS = new Set(['fspec']);
+export type FfsArgs = DiskMountArgs;
 
 /** fs_flags a read-only mount reads without remark. */
 export const FS_FLAGS_READ_OK = FS_DOSOFTDEP | FS_DOWAPBL | FS_DOQUOTA2 | FS_POSIX1EACLS | FS_NFS4ACLS | FS_MULTILABEL
@@ -48,14 +43,7 @@ export const FS_FLAGS_READ_OK = FS_DOSOFTDEP | FS_DOWAPBL | FS_DOQUOTA2 | FS_POS
 
 /** Check ffs mount data; EINVAL naming what is wrong. */
 export function parseFfsArgs(data: unknown): FfsArgs {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new KernelError('EINVAL', 'ffs mount: mount data must be an object like { fspec: \'/dev/xxx\' }');
-  }
-  const o = data as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (!KNOWN_ARGS.has(key)) throw new KernelError('EINVAL', `ffs mount: unknown option '${key}' (ffs takes fspec)`);
-  const fspec = o['fspec'];
-  if (typeof fspec !== 'string' || fspec === '') throw new KernelError('EINVAL', 'ffs mount: fspec must name a block device, e.g. \'/dev/harddisk\'');
-  return { fspec };
+  return parseDiskMountArgs('ffs', data);
 }
 
 /** A superblock found on a device, with its checked geometry. */
