@@ -380,3 +380,197 @@ describe('the hijack running unmodified Node programs', () => {
       }
     });
 });
+
+function hasCommand(cmd: string, arg = '--version'): boolean {
+  try {
+    execFileSync(cmd, [arg], { stdio: 'ignore' });
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code !== 'ENOENT';
+  }
+}
+
+function hasPackage(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the hijack sending sockets to the kernel (socket=inet)', () => {
+  let srv: ServerProc;
+  let dir: string;
+  let env: Record<string, string>;
+  const haveImageTools = hasCommand('mke2fs', '-V');
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rumphijack-net-'));
+    const args = ['-l', 'netinet,tmpfs'];
+    if (haveImageTools) {
+      // a file system image made by the host's own mke2fs, served by the static file server below
+      const src = join(dir, 'site');
+      mkdirSync(join(src, 'docs'), { recursive: true });
+      writeFileSync(join(src, 'index.html'), '<h1>served from ext2</h1>\n');
+      writeFileSync(join(src, 'docs', 'data.bin'), Buffer.alloc(200_000, 0x5a));
+      const img = join(dir, 'site.img');
+      writeFileSync(img, new Uint8Array(8 << 20));
+      execFileSync('mke2fs', ['-q', '-F', '-t', 'ext2', '-d', src, img], { stdio: 'ignore' });
+      args[1] = 'netinet,tmpfs,ext2fs';
+      args.push('-d', `key=/dev/site,hostpath=${img},size=host`);
+    }
+    srv = await startServer(args);
+    env = { RUMP_SERVER: srv.url, RUMPHIJACK: 'path=/rump,socket=inet' };
+  });
+  after(async () => {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs an http server and its clients (http.get, fetch) and UDP over the kernel\'s loopback, invisible to the host', async () => {
+    const prog = join(dir, 'net.mjs');
+    writeFileSync(prog, `
+      import http from 'node:http';
+      import net from 'node:net';
+      import dgram from 'node:dgram';
+      const out = (k, v) => console.log(JSON.stringify([k, v]));
+      const srv = http.createServer((req, res) => res.end('kernel says ' + req.url));
+      await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+      const port = srv.address().port;
+      out('port', port);
+      out('get', await new Promise((resolve, reject) => http.get('http://127.0.0.1:' + port + '/a', (res) => {
+        let d = ''; res.on('data', (c) => d += c); res.on('end', () => resolve([res.statusCode, d]));
+      }).on('error', reject)));
+      out('fetch', await (await fetch('http://localhost:' + port + '/b')).text());
+      const err = await new Promise((resolve) => net.connect(1, '127.0.0.1').on('error', resolve));
+      out('refused', { code: err.code, errno: err.errno, syscall: err.syscall, message: err.message });
+      const a = dgram.createSocket('udp4'), b = dgram.createSocket('udp4');
+      await new Promise((r) => a.bind(0, '127.0.0.1', r));
+      const got = new Promise((r) => a.once('message', (m, rinfo) => r([m.toString(), rinfo.address])));
+      b.send('over udp', a.address().port, '127.0.0.1');
+      out('udp', await got);
+      a.close(); b.close();
+      srv.close(() => out('closed', true));
+    `);
+    const r = await runNode(['--import', HIJACK, prog], env);
+    assert.equal(r.code, 0, r.stderr);
+    const got = parseLines(r);
+    assert.deepEqual(got['get'], [200, 'kernel says /a']);
+    assert.equal(got['fetch'], 'kernel says /b');
+    assert.deepEqual(got['refused'], { code: 'ECONNREFUSED', errno: -111, syscall: 'connect', message: 'connect ECONNREFUSED 127.0.0.1:1' });
+    assert.deepEqual(got['udp'], ['over udp', '127.0.0.1']);
+    assert.equal(got['closed'], true);
+  });
+
+  it('keeps a hijacked server alive for other hijacked processes, and the host cannot reach it', async () => {
+    const prog = join(dir, 'serve.mjs');
+    writeFileSync(prog, `
+      import net from 'node:net';
+      const srv = net.createServer((s) => { s.on('data', (d) => s.write('echo:' + d)); s.on('end', () => s.end()); });
+      srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
+      process.on('SIGTERM', () => srv.close(() => process.exit(0)));
+    `);
+    const { spawn } = await import('node:child_process');
+    const server = spawn(process.execPath, ['--import', HIJACK, prog], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        server.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /port (\d+)/.exec(out);
+          if (m !== null) resolve(Number(m[1]));
+        });
+        server.once('exit', (code) => reject(new Error(`server program exited (${String(code)})`)));
+      });
+      const client = await runNode(['--import', HIJACK, '-e', `
+        const s = require('net').connect(${port}, '127.0.0.1', () => s.end('ping'));
+        let d = ''; s.on('data', (c) => d += c); s.on('close', () => console.log(d));
+      `], env);
+      assert.equal(client.code, 0, client.stderr);
+      assert.equal(client.stdout, 'echo:ping\n');
+      // an unhijacked client on the host does not find the kernel's listener
+      const { connect } = await import('node:net');
+      const hostErr = await new Promise<string>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve('connected'); });
+        s.on('error', (e: Error & { code?: string }) => resolve(e.code ?? 'error'));
+      });
+      assert.notEqual(hostErr, 'connected');
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+    }
+  });
+
+  it('leaves sockets to the host with socket=none', async () => {
+    const r = await runNode(['--import', HIJACK, '-e', `
+      const srv = require('net').createServer();
+      srv.listen(0, '127.0.0.1', () => { console.log(srv._handle !== null && srv._handle !== undefined); srv.close(); });
+    `], { ...env, RUMPHIJACK: 'path=/rump,socket=none' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'true\n');
+  });
+
+  it('lets the sirv package (unmodified, from npm) serve an ext2 image made by mke2fs, fetched by a hijacked client in another process',
+    { skip: !haveImageTools ? 'mke2fs is not installed' : !hasPackage('sirv') && 'the sirv package is not installed (npm install --no-save sirv)' }, async () => {
+      const c = await rumpclientInit(srv.url);
+      await c.sys.mkdir('/www', 0o755);
+      await c.sys.mount('ext2fs', '/www', 1 /* MNT_RDONLY */, { fspec: '/dev/site' });
+      await c.close();
+      const prog = join(REPO, `.hijack-sirv-${process.pid}.mjs`);
+      writeFileSync(prog, `
+        import sirv from 'sirv';
+        import http from 'node:http';
+        const srv = http.createServer(sirv('/rump/www'));
+        srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
+        process.on('SIGTERM', () => { srv.closeAllConnections?.(); srv.close(() => process.exit(0)); });
+      `);
+      const { spawn } = await import('node:child_process');
+      const server = spawn(process.execPath, ['--import', HIJACK, prog], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let serr = '';
+      server.stderr!.on('data', (d: Buffer) => { serr += d.toString(); });
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          let out = '';
+          server.stdout!.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /port (\d+)/.exec(out);
+            if (m !== null) resolve(Number(m[1]));
+          });
+          server.once('exit', (code) => reject(new Error(`sirv program exited (${String(code)}): ${serr}`)));
+        });
+        const client = await runNode(['--import', HIJACK, '-e', `
+          const http = require('http');
+          const get = (p) => new Promise((resolve, reject) => http.get('http://127.0.0.1:${port}' + p, (res) => {
+            const cs = []; res.on('data', (c) => cs.push(c)); res.on('end', () => resolve([res.statusCode, res.headers['content-type'], Buffer.concat(cs)]));
+          }).on('error', reject));
+          (async () => {
+            const [s1, t1, b1] = await get('/');
+            const [s2, , b2] = await get('/docs/data.bin');
+            const [s3] = await get('/nope');
+            console.log(JSON.stringify([s1, t1, b1.toString(), s2, b2.length, b2.every((x) => x === 0x5a), s3]));
+          })();
+        `], env);
+        assert.equal(client.code, 0, client.stderr);
+        assert.deepEqual(JSON.parse(client.stdout), [200, 'text/html;charset=utf-8', '<h1>served from ext2</h1>\n', 200, 200_000, true, 404]);
+      } finally {
+        server.kill('SIGTERM');
+        await new Promise((r) => server.once('exit', r));
+        rmSync(prog, { force: true });
+      }
+    });
+});
+
+describe('the hijack benchmark', () => {
+  it('runs in quick mode and reports the hijacked calls beside both floors', async () => {
+    const { run } = await import('../bench/hijack.js');
+    const figures = await run({ quick: true, note: () => undefined });
+    const metrics = new Set(figures.map((f) => `${f.metric} / ${f.peerName ?? ''}`));
+    assert.ok(metrics.has('hijacked fs.statSync (direct) / bare SAB+Atomics round trip to a worker'), [...metrics].join('\n'));
+    assert.ok(metrics.has('hijacked fs.readFileSync 100 B (worker) / bare SAB+Atomics round trip to a worker'));
+    for (const f of figures) {
+      assert.ok(Number.isFinite(f.ours) && f.ours > 0, `${f.metric}: ${f.ours}`);
+      assert.ok(f.peer !== null && Number.isFinite(f.peer) && f.peer > 0, `${f.metric}: peer ${String(f.peer)}`);
+    }
+  });
+});

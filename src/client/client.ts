@@ -191,10 +191,13 @@ export class RumpClient {
     const reqno = this.nextReq++;
     let frame: Uint8Array;
     try {
+      // the request carries input buffers; output buffers travel back in the response only
       let est = HDR_SIZE + 16 * args.length;
-      for (const a of args) {
-        if (a instanceof Uint8Array) est += a.byteLength;
-        else if (typeof a === 'string') est += a.length * 3;
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (a instanceof Uint8Array) {
+          if (spec.args[i]?.[1] === 'bufin') est += a.byteLength;
+        } else if (typeof a === 'string') est += a.length * 3;
       }
       const w = beginFrame(reqno, CLASS_REQ, TYPE_SYSCALL, spec.num, est);
       encodeArgs(w, name, spec, args, this.limits);

@@ -41,10 +41,14 @@ export interface Outcome { err: unknown; res: unknown }
 export interface Channel {
   readonly client: RumpClient;
   readonly kind: TransportKind;
-  call(name: SyscallName, args: readonly unknown[]): Promise<unknown>;
+  /** An asynchronous call; with `ref` false it does not keep the program alive (an unref'd socket's read). */
+  call(name: SyscallName, args: readonly unknown[], ref?: boolean): Promise<unknown>;
   callSync(name: SyscallName, args: readonly unknown[]): unknown;
   /** Several calls sent together (pipelined), waited for together: one round trip. */
   callSyncMany(calls: readonly SyncCall[]): Outcome[];
+  /** Keep the program alive (a ref'd socket waiting in the kernel) until `release`. */
+  hold(): void;
+  release(): void;
   /** Send a call and do not wait for it (its outcome is dropped). */
   post(name: SyscallName, args: readonly unknown[]): void;
   /** Drop the connection (the server ends the kernel process). */
@@ -93,6 +97,14 @@ abstract class ChannelBase implements Channel {
   protected abstract pumpUntil(done: () => boolean, send: () => void): boolean;
   abstract close(): void;
 
+  hold(): void {
+    if (this.asyncOutstanding++ === 0) this.setRef(true);
+  }
+
+  release(): void {
+    if (--this.asyncOutstanding === 0) this.setRef(false);
+  }
+
   callSyncMany(calls: readonly SyncCall[]): Outcome[] {
     const out: Outcome[] = calls.map(() => ({ err: null, res: undefined }));
     let left = calls.length;
@@ -123,11 +135,11 @@ abstract class ChannelBase implements Channel {
     this.client.callWith(name, args, () => undefined);
   }
 
-  call(name: SyscallName, args: readonly unknown[]): Promise<unknown> {
-    if (this.asyncOutstanding++ === 0) this.setRef(true);
+  call(name: SyscallName, args: readonly unknown[], ref = true): Promise<unknown> {
+    if (ref && this.asyncOutstanding++ === 0) this.setRef(true);
     return new Promise((resolve, reject) => {
       this.client.callWith(name, args, (err, res) => {
-        if (--this.asyncOutstanding === 0) this.setRef(false);
+        if (ref && --this.asyncOutstanding === 0) this.setRef(false);
         if (err !== null) reject(err);
         else resolve(res);
       });
@@ -190,18 +202,25 @@ class DirectChannel extends ChannelBase {
     }
   }
 
+  /**
+   * Blocking mode until the current tick ends: libuv reads the socket only from the event
+   * loop, which runs after the nextTick queue, so back-to-back synchronous calls switch once.
+   */
+  private blockUntilTickEnds(): void {
+    if (this.blocking) return;
+    this.setBlocking(true);
+    process.nextTick(() => { this.setBlocking(false); });
+  }
+
   /** write(2) all of `data`; the socket is blocking for the duration. */
   private writeAll(data: Uint8Array): void {
     if (this.sock.destroyed) return;
-    const was = this.blocking;
-    this.setBlocking(true);
+    this.blockUntilTickEnds();
     try {
       let off = 0;
       while (off < data.byteLength) off += writeSync(this.fd, data, off, data.byteLength - off);
     } catch {
       this.sock.destroy();
-    } finally {
-      this.setBlocking(was);
     }
   }
 
@@ -212,29 +231,25 @@ class DirectChannel extends ChannelBase {
       if (ch === null) break;
       this.client.onData(ch);
     }
-    this.setBlocking(true);
-    try {
-      send();
-      while (!done()) {
-        let n: number;
-        try {
-          n = readSync(this.fd, this.rbuf, 0, this.rbuf.byteLength, null);
-        } catch (e) {
-          const code = (e as { code?: string }).code;
-          if (code === 'EAGAIN' || code === 'EINTR') continue;
-          n = 0;
-        }
-        if (n === 0) {
-          this.client.onClose();
-          return false;
-        }
-        // a copy: the decoder keeps views of what it is given until frames are complete
-        this.client.onData(Uint8Array.prototype.slice.call(this.rbuf, 0, n));
+    this.blockUntilTickEnds();
+    send();
+    while (!done()) {
+      let n: number;
+      try {
+        n = readSync(this.fd, this.rbuf, 0, this.rbuf.byteLength, null);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === 'EAGAIN' || code === 'EINTR') continue;
+        n = 0;
       }
-      return true;
-    } finally {
-      this.setBlocking(false);
+      if (n === 0) {
+        this.client.onClose();
+        return false;
+      }
+      // a copy: the decoder keeps views of what it is given until frames are complete
+      this.client.onData(Uint8Array.prototype.slice.call(this.rbuf, 0, n));
     }
+    return true;
   }
 
   close(): void {

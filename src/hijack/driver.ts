@@ -15,8 +15,22 @@ export interface Driver {
 }
 
 export function makeDriver(channel: Channel): Driver {
-  const stepSync = (c: Call): unknown => (c.kind === 'sys' ? channel.callSync(c.name, c.args) : c.sync());
-  const stepAsync = (c: Call): Promise<unknown> => (c.kind === 'sys' ? channel.call(c.name, c.args) : c.async());
+  const stepSync = (c: Call): unknown => {
+    switch (c.kind) {
+      case 'sys': return channel.callSync(c.name, c.args);
+      case 'batch': return channel.callSyncMany(c.calls);
+      case 'post': channel.post(c.name, c.args); return undefined;
+      case 'host': return c.sync();
+    }
+  };
+  const stepAsync = async (c: Call): Promise<unknown> => {
+    switch (c.kind) {
+      case 'sys': return channel.call(c.name, c.args);
+      case 'batch': return Promise.all(c.calls.map((x) => channel.call(x.name, x.args).then((res) => ({ err: null, res }), (err: unknown) => ({ err, res: undefined }))));
+      case 'post': channel.post(c.name, c.args); return undefined;
+      case 'host': return c.async();
+    }
+  };
   return {
     channel,
     runSync<T>(op: Op<T>): T {

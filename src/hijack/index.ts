@@ -16,8 +16,9 @@
  * connection does not keep the program alive. If the server cannot be reached, the program
  * does not start: the reason goes to stderr and the exit status is 1.
  *
- * Sockets (`socket=`): sent to the kernel once it has an AF_INET stack the server offers; see
- * net.ts for what is hijacked today.
+ * Sockets (`socket=`): when it selects inet and the server's kernel has netinet, TCP (`net`,
+ * and so `http` and `fetch`) and UDP (`dgram` udp4) of the program are the kernel's (net.ts).
+ * Unix-domain sockets and IPv6 stay on the host.
  */
 
 import { syncBuiltinESMExports } from 'node:module';

@@ -32,12 +32,29 @@ import { linuxFsMagic } from '../ukfs/registry.js';
 
 export interface SysCall { readonly kind: 'sys'; readonly name: SyscallName; readonly args: readonly unknown[] }
 export interface HostCall { readonly kind: 'host'; sync(): unknown; async(): Promise<unknown> }
-export type Call = SysCall | HostCall;
+/** Several system calls sent at once (pipelined); their outcomes, in order. */
+export interface BatchCall { readonly kind: 'batch'; readonly calls: readonly { name: SyscallName; args: readonly unknown[] }[] }
+/** A system call sent without waiting for it. */
+export interface PostCall { readonly kind: 'post'; readonly name: SyscallName; readonly args: readonly unknown[] }
+export type Call = SysCall | HostCall | BatchCall | PostCall;
+export interface Outcome { err: unknown; res: unknown }
 export type Op<T> = Generator<Call, T, unknown>;
 
 /** One system call of the kernel process. */
 export function* sys<K extends SyscallName>(name: K, ...args: SysArgs<K>): Generator<Call, SysResult<K>, unknown> {
   return (yield { kind: 'sys', name, args }) as SysResult<K>;
+}
+
+/** Two system calls in one round trip (both only need what is known already). */
+export function* sys2<A extends SyscallName, B extends SyscallName>(
+  a: A, aArgs: SysArgs<A>, b: B, bArgs: SysArgs<B>,
+): Generator<Call, [Outcome, Outcome], unknown> {
+  return (yield { kind: 'batch', calls: [{ name: a, args: aArgs }, { name: b, args: bArgs }] }) as [Outcome, Outcome];
+}
+
+/** Send a system call without waiting (closing a descriptor nobody else has). */
+export function* post<K extends SyscallName>(name: K, ...args: SysArgs<K>): Generator<Call, void, unknown> {
+  yield { kind: 'post', name, args };
 }
 
 /** Host code, in its synchronous or asynchronous form depending on the driver. */
@@ -498,10 +515,12 @@ export function* writeAll(kfd: number, bytes: Uint8Array, position: number | nul
 }
 
 const READ_CHUNK = 64 * 1024;
+/** readFile's first read, sent with the fstat: most files fit, and a small read costs the server less. */
+const READ_FIRST = 16 * 1024;
 
 /** Everything from the descriptor's position on (readFile). */
-export function* readRest(kfd: number, signal: unknown, atStart: boolean): Op<Buffer> {
-  const st = yield* named('fstat', undefined, undefined, sys('fstat', kfd));
+export function* readRest(kfd: number, signal: unknown, atStart: boolean, toEof = false): Op<Buffer> {
+  const st = toEof ? { mode: 0, size: 0 } : yield* named('fstat', undefined, undefined, sys('fstat', kfd));
   if ((st.mode & S_IFMT) === S_IFDIR) throw makeError('EISDIR', 'read');
   let pos = 0;
   if (!atStart) {
@@ -548,10 +567,42 @@ export function* readFile(target: KPath | number, options: unknown): Op<Buffer |
   if (typeof target === 'number') return decode(yield* readRest(target, o.signal, false), encoding);
   const fd = yield* open(target, o.flag ?? 'r', 0o666);
   try {
-    return decode(yield* readRest(fd, o.signal, true), encoding);
+    return decode(yield* readWhole(fd, o.signal), encoding);
   } finally {
-    yield* closeQuietly(fd);
+    // the descriptor is ours alone: its close need not be waited for
+    yield* post('close', fd);
   }
+}
+
+/**
+ * A freshly opened file, whole: fstat and the first read go together (one round trip), so a
+ * small file costs open + one exchange; a bigger one is read on to its size, a FIFO or device
+ * (size 0) to its end.
+ */
+function* readWhole(fd: number, signal: unknown): Op<Buffer> {
+  const first = Buffer.allocUnsafe(READ_FIRST);
+  const [st, rd] = yield* sys2('fstat', [fd], 'read', [fd, first]);
+  if (st.err !== null) throw nodeError(st.err, 'fstat');
+  const s = st.res as Stat;
+  if ((s.mode & S_IFMT) === S_IFDIR) throw makeError('EISDIR', 'read');
+  if (rd.err !== null) throw nodeError(rd.err, 'read');
+  const n = rd.res as number;
+  if (s.size > IO_MAX_LENGTH) throw Object.assign(new RangeError(`File size (${s.size}) is greater than 2 GiB`), { code: 'ERR_FS_FILE_TOO_LARGE' });
+  if (n === 0 || (s.size > 0 && n >= s.size)) return first.subarray(0, n);
+  if (s.size > 0) {
+    const buf = Buffer.allocUnsafe(s.size);
+    first.copy(buf, 0, 0, n);
+    let off = n;
+    while (off < s.size) {
+      checkAborted(signal);
+      const m = yield* readInto(fd, buf.subarray(off), null);
+      if (m === 0) break;
+      off += m;
+    }
+    return off < s.size ? buf.subarray(0, off) : buf;
+  }
+  const rest = yield* readRest(fd, signal, true, true);
+  return Buffer.concat([first.subarray(0, n), rest]);
 }
 
 /** writeFile / appendFile: string or view data (iterables are turned into bytes by the caller). */

@@ -196,10 +196,12 @@ export function installFsHijack(ctx: HijackContext): FsHijack {
     };
     save(fs, name);
     replace(fs, name, (host) => function (this: unknown, ...args: unknown[]) {
-      const op = pick(args);
+      const rest = [...args];
+      const cb = typeof rest[rest.length - 1] === 'function' ? rest.pop() as Fn : null;
+      const op = pick(rest);
       if (op === null) return host.apply(this, args);
-      const cb = takeCb(args);
-      settle(d.runAsync(pick(args)!), cb);
+      if (cb === null) throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "cb" argument must be of type function. Received ${describe(args[args.length - 1])}`);
+      settle(d.runAsync(op), cb);
       return undefined;
     });
     save(fs, `${name}Sync`);
